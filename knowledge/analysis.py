@@ -1,0 +1,142 @@
+"""Text analysis shared by clauses and questions: normalise, tokenise, stem, and name the ideas mentioned.
+
+A question and a clause are compared as bags of terms. A term is a stemmed word ("parent"), or a concept
+("@parent") that the staff vocabulary recognises in a word or phrase ("mum", "parents/carers"). Both sides
+are analysed by the same function, so a concept matches whichever words each side uses.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import Stemmer
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
+
+# Ordinary English function words: they carry no meaning a clause could match on.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been before being below
+between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down during each
+few for from further had hadn't has hasn't have haven't having he he'd he'll he's her here here's hers
+herself him himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself let's me more
+most mustn't my myself no nor not of off on once only or other ought our ours ourselves out over own same
+shan't she she'd she'll she's should shouldn't so some such than that that's the their theirs them
+themselves then there there's these they they'd they'll they're they've this those through to too under
+until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which
+while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
+yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
+ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
+e g eg etc ie s t allowed fine alright able anyone someone something thing things
+""".split())
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                         "\u2014": "-", "\u00a0": " "})
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """The Snowball stem of one lower-case word (cached: vocabularies are small and words repeat)."""
+    return _STEMMER.stemWord(word)
+
+
+def normalise(text: str) -> str:
+    """Lower-case, straighten quotes and dashes, and fold accents, so spelling variants compare equal."""
+    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.lower()
+
+
+def words(text: str) -> list[str]:
+    """The words of a text, lower-cased, possessive 's dropped ("pupils'" and "pupil's" become "pupil")."""
+    out = []
+    for w in _WORD.findall(normalise(text)):
+        if w.endswith("'s"):
+            w = w[:-2]
+        out.append(w.replace("'", ""))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The staff vocabulary: shorthand to expand, concepts to recognise, and the ideas that mark the domain."""
+
+    shorthand: dict[str, tuple[str, ...]]
+    phrases: dict[tuple[str, ...], str]  # a stemmed word sequence -> the concept it names
+    longest: int  # the most words in any phrase, to bound the phrase scan
+    domain: frozenset[str]  # concept terms ("@social_media") that mark a question as about online conduct
+    known: frozenset[str]  # every surface word the vocabulary knows, for the typo corrector
+
+    @classmethod
+    def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
+        """Read the vocabulary file (TOML) into lookup tables."""
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        shorthand = {k.lower(): tuple(words(v)) for k, v in data.get("shorthand", {}).items()}
+        phrases: dict[tuple[str, ...], str] = {}
+        known: set[str] = set(shorthand)
+        for concept, entries in data.get("concepts", {}).items():
+            for entry in entries:
+                ws = words(entry)
+                known.update(ws)
+                key = tuple(stem(w) for w in _expand(ws, shorthand))
+                if key:
+                    phrases.setdefault(key, "@" + concept)
+        domain = frozenset("@" + c for c in data.get("domain", {}).get("concepts", []))
+        longest = max((len(k) for k in phrases), default=1)
+        return cls(shorthand, phrases, longest, domain, frozenset(known))
+
+
+def _expand(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[str]:
+    out: list[str] = []
+    for w in ws:
+        out.extend(shorthand.get(w, (w,)))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """A text as the index sees it: content stems in order, and the concepts found in it."""
+
+    stems: tuple[str, ...]  # content words only (stop words removed), stemmed
+    surface: tuple[str, ...]  # the same words unstemmed, for the typo corrector and the summary line
+    concepts: tuple[str, ...]  # "@parent", ... in order of appearance, repeated if mentioned twice
+    concept_spans: tuple[tuple[int, int], ...]  # which content words each concept covers
+
+    def terms(self) -> list[str]:
+        """Every term the text contributes to a bag of words: stems and concepts."""
+        return [*self.stems, *self.concepts]
+
+
+def analyse(text: str, vocab: Vocabulary) -> Analysed:
+    """Analyse a clause or a question into stems and concepts."""
+    all_words = _expand(words(text), vocab.shorthand)
+    all_stems = [stem(w) for w in all_words]
+    concepts: list[str] = []
+    spans: list[tuple[int, int]] = []
+    # Map each word position to its index among content words, so concept spans refer to content words.
+    content_index: list[int] = []
+    count = 0
+    for w in all_words:
+        content_index.append(count if w not in STOPWORDS else -1)
+        count += w not in STOPWORDS
+    i = 0
+    n = len(all_stems)
+    while i < n:
+        # Longest phrase first, so "friend request" wins over "friend".
+        for length in range(min(vocab.longest, n - i), 0, -1):
+            concept = vocab.phrases.get(tuple(all_stems[i:i + length]))
+            if concept is not None:
+                covered = [content_index[j] for j in range(i, i + length) if content_index[j] >= 0]
+                if covered or length > 1:
+                    concepts.append(concept)
+                    spans.append((min(covered), max(covered) + 1) if covered else (-1, -1))
+                i += length - 1
+                break
+        i += 1
+    kept = [(s, w) for s, w in zip(all_stems, all_words) if w not in STOPWORDS]
+    return Analysed(tuple(s for s, _ in kept), tuple(w for _, w in kept), tuple(concepts), tuple(spans))

@@ -1,0 +1,161 @@
+"""A BM25 index over clauses, with concept terms and typo correction, built for millisecond queries.
+
+Each clause contributes the terms of three fields, weighted: its own text, the lead-in it depends on, and its
+heading path. BM25 weights are computed once per (term, clause) at build time and stored as posting arrays,
+so a query is a handful of vectorised additions (the "eager" scoring bm25s uses), and a 50,000-clause base
+answers in a few milliseconds.
+"""
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from knowledge.analysis import STOPWORDS, Analysed, Vocabulary, analyse, stem, words
+from knowledge.clause import Clause
+
+FIELD_WEIGHTS = {"text": 1.0, "context": 0.5, "headings": 0.35}
+K1 = 1.2
+B = 0.5
+CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
+TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
+TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
+SHORT_CLAUSE_WORDS = 8  # clauses shorter than this ("Approve account creation") lose part of their score
+ENGLISH_WORDS_FILE = Path(__file__).parent / "data" / "english_words.txt"
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """Common English words: a question's word on this list is meant as written, never read as a typo."""
+    return frozenset(ENGLISH_WORDS_FILE.read_text(encoding="utf-8").split())
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked clause: its position in the index and its BM25 score."""
+
+    doc: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question after analysis: the terms it searches for, with weights, and what each word contributes."""
+
+    analysed: Analysed
+    terms: dict[str, float]  # term -> query weight
+    corrected: dict[str, str]  # misspelt word -> the known word it was read as
+
+
+class ClauseIndex:
+    """BM25 over clause fields with concept terms; answers top-k queries with numpy."""
+
+    def __init__(self, clauses: Sequence[Clause], vocab: Vocabulary) -> None:
+        self.clauses = list(clauses)
+        self.vocab = vocab
+        postings: dict[str, dict[int, float]] = defaultdict(dict)
+        lengths = np.zeros(len(self.clauses), dtype=np.float32)
+        text_words = np.zeros(len(self.clauses), dtype=np.float32)
+        surface: set[str] = set(vocab.known)
+        for doc, clause in enumerate(self.clauses):
+            tf: Counter[str] = Counter()
+            length = 0.0
+            for field, weight in FIELD_WEIGHTS.items():
+                analysed = analyse(getattr(clause, field), vocab)
+                surface.update(analysed.surface)
+                for term in analysed.terms():
+                    tf[term] += weight
+                length += weight * len(analysed.stems)
+                if field == "text":
+                    text_words[doc] = len(analysed.stems)
+            lengths[doc] = max(length, 1.0)
+            for term, freq in tf.items():
+                postings[term][doc] = freq
+        self.size = len(self.clauses)
+        average = float(lengths.mean()) if self.size else 1.0
+        norm = K1 * (1 - B + B * lengths / average)
+        # BM25 favours very short clauses; a list item of three words rarely answers a question by itself.
+        prior = np.minimum(1.0, text_words / SHORT_CLAUSE_WORDS) ** 0.5
+        self.idf: dict[str, float] = {}
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, docs in postings.items():
+            ids = np.fromiter(docs.keys(), dtype=np.int32, count=len(docs))
+            freqs = np.fromiter(docs.values(), dtype=np.float32, count=len(docs))
+            order = np.argsort(ids)
+            ids, freqs = ids[order], freqs[order]
+            idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
+            self.idf[term] = idf
+            weights = idf * freqs * (K1 + 1) / (freqs + norm[ids]) * prior[ids]
+            self._postings[term] = (ids, weights.astype(np.float32))
+        self.max_idf = max(self.idf.values(), default=1.0)
+        self._surface = frozenset(surface)
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for word in sorted(surface):
+            if word.isalpha():
+                self._by_length[len(word)].append(word)
+
+    # ---- queries ----------------------------------------------------------------------------------------
+    def is_known(self, word: str) -> bool:
+        """True when the word, or its stem, occurs in the policies or the staff vocabulary."""
+        return word in self._surface or stem(word) in self.idf
+
+    def correct(self, word: str) -> str | None:
+        """The known word a misspelt word most likely means, or None when nothing is close enough."""
+        if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or word in STOPWORDS or self.is_known(word):
+            return None
+        if word in english_words():
+            return None  # "evening" is not a misspelt "venting"
+        candidates = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
+        best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+        return best[0] if best else None
+
+    def parse(self, question: str) -> Query:
+        """Analyse a question, reading misspelt words as the known words they are closest to."""
+        corrected: dict[str, str] = {}
+        fixed: list[str] = []
+        for w in words(question):
+            better = self.correct(w)
+            if better is not None:
+                corrected[w] = better
+            fixed.append(better or w)
+        analysed = analyse(" ".join(fixed), self.vocab)
+        terms: Counter[str] = Counter()
+        for term in analysed.stems:
+            terms[term] += 1.0
+        for term in analysed.concepts:
+            terms[term] += CONCEPT_WEIGHT
+        return Query(analysed, dict(terms), corrected)
+
+    def search(self, query: Query, k: int) -> list[Hit]:
+        """The k best clauses for a query, best first (fewer when fewer clauses match at all)."""
+        scores = np.zeros(self.size, dtype=np.float32)
+        for term, weight in query.terms.items():
+            posting = self._postings.get(term)
+            if posting is not None:
+                ids, contribution = posting
+                scores[ids] += weight * contribution
+        if k <= 0 or not self.size:
+            return []
+        k = min(k, self.size)
+        top = np.argpartition(-scores, k - 1)[:k] if k < self.size else np.arange(self.size)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [Hit(int(d), float(scores[d])) for d in top if scores[d] > 0]
+
+    def contains(self, term: str, doc: int) -> bool:
+        """Whether a clause's fields contain a term (a stem or a concept)."""
+        posting = self._postings.get(term)
+        if posting is None:
+            return False
+        ids = posting[0]
+        i = int(np.searchsorted(ids, doc))
+        return i < len(ids) and int(ids[i]) == doc
+
+    def term_idf(self, term: str) -> float:
+        """The term's inverse document frequency; words the policies never use count as the rarest."""
+        return self.idf.get(term, self.max_idf)

@@ -1,0 +1,56 @@
+"""Which guided dialog, if any, fits a message: declared as data, matched on the terms a message mentions.
+
+A route fires when every one of its groups has a term in the message. Terms are stems, concepts from the
+staff vocabulary ("@abuse"), or plain words ("me"). The first dialog with a firing route wins, so a message
+about abuse from a parent is an incident before it is a friend-request question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from knowledge.analysis import Analysed, stem, words
+
+INCIDENT_REPORT = "incident_report"
+FRIEND_REQUEST = "friend_request"
+ACCOUNT_REQUEST = "account_request"
+
+PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A dialog and the groups of terms that together suggest it."""
+
+    dialog: str
+    groups: tuple[frozenset[str], ...]
+
+
+def _route(dialog: str, *groups: str) -> Route:
+    """Build a route from space-separated groups; plain words are stemmed, concepts kept as they are."""
+    return Route(dialog, tuple(
+        frozenset(t if t.startswith("@") else stem(t) for t in group.split()) for group in groups))
+
+
+ROUTES: tuple[Route, ...] = (
+    # Something happened: abuse, grooming or self-harm named outright ...
+    _route(INCIDENT_REPORT, "@abuse @grooming @self_harm"),
+    # ... a wish to report an incident or a post ...
+    _route(INCIDENT_REPORT, "@report_verb", "incident @offensive @defamation @abuse concern worrying post @post"),
+    # ... something false or offensive about the person, a colleague or the school ...
+    _route(INCIDENT_REPORT, "@defamation @offensive", "me my i colleague @colleague school teacher staff @head"),
+    # ... or a worrying post or message.
+    _route(INCIDENT_REPORT, "worrying worried concerning concerned disturbing alarming",
+           "@post @message @image @social_media"),
+    _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
+    _route(ACCOUNT_REQUEST, "@create", "@account"),
+    _route(ACCOUNT_REQUEST, "business", "case"),
+)
+
+
+def route(analysed: Analysed, text: str) -> str | None:
+    """The dialog that fits a message, or None."""
+    present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in words(text))}
+    for candidate in ROUTES:
+        if all(group & present for group in candidate.groups):
+            return candidate.dialog
+    return None

@@ -1,0 +1,151 @@
+"""The knowledge base: policies split into clauses, indexed, and asked questions in staff's own words.
+
+`KnowledgeBase.ask` ranks clauses with BM25 over stems and staff-vocabulary concepts, then decides whether
+the best clause really answers the question. A BM25 score says how well a clause matches compared with other
+clauses, not whether the policy answers at all, so the decision uses its own signal: how much of the
+question's meaning (each content word weighted by how rare it is) the best clause covers, and whether the
+question is about online conduct at all.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.analysis import Vocabulary
+from knowledge.clause import Clause
+from knowledge.index import ClauseIndex, Hit, Query
+from knowledge.library import BUNDLED_POLICIES, Policy, find_policies, merge_duplicates, read_policy
+from knowledge.routing import route
+
+MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start; nobody types more on a phone
+ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
+OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
+NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
+_CANDIDATES = 30  # clauses scored for coverage before the final order is set
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A clause offered as an answer, with a score from 0 to 1."""
+
+    clause: Clause
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What the knowledge base says to a question."""
+
+    question: str
+    confident: bool  # False: the policy does not answer this; say so and say who to ask
+    answers: tuple[Answer, ...]  # best first
+    dialog: str | None = None  # the guided dialog that fits the message, if any
+    reason: str = ""  # why the bot declined: "empty", "unreadable", "not_covered", "off_topic"
+    did_you_mean: tuple[Answer, ...] = ()  # near ties to the best answer, from other parts of the policies
+    corrected: dict[str, str] = field(default_factory=dict)  # misspelt words and how they were read
+    truncated: bool = False  # the question was too long and only its start was read
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    hit: Hit
+    coverage: float
+
+
+class KnowledgeBase:
+    """The policies, split and indexed, ready to answer questions."""
+
+    def __init__(self, policies: Sequence[Policy], clauses: Sequence[Clause], vocab: Vocabulary | None = None):
+        self.policies = {p.id: p for p in policies}
+        self.vocab = vocab or Vocabulary.load()
+        self.clauses = merge_duplicates(clauses)
+        self.index = ClauseIndex(self.clauses, self.vocab)
+
+    @classmethod
+    def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
+        """Read every policy in the folders (the bundled sample policies when none are given)."""
+        policies: list[Policy] = []
+        clauses: list[Clause] = []
+        for policy in find_policies(list(folders) if folders is not None else [BUNDLED_POLICIES]):
+            named, split = read_policy(policy)
+            policies.append(named)
+            clauses.extend(split)
+        return cls(policies, clauses)
+
+    def policy_name(self, source: str) -> str:
+        """A policy's display name."""
+        policy = self.policies.get(source)
+        return policy.name if policy else source
+
+    def ask(self, question: str, top: int = 3) -> Result:
+        """Answer a question with the clauses that answer it, or decline when the policies do not."""
+        text = question if isinstance(question, str) else ""
+        truncated = len(text) > MAX_QUESTION_CHARS
+        text = text[:MAX_QUESTION_CHARS]
+        if not text.strip():
+            return Result(question, False, (), reason="empty")
+        query = self.index.parse(text)
+        dialog = route(query.analysed, text)
+        if not query.analysed.stems:
+            return Result(question, False, (), dialog, reason="unreadable", truncated=truncated)
+        hits = self.index.search(query, max(top, _CANDIDATES))
+        if not hits:
+            return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
+                          truncated=truncated)
+        scored = [_Scored(h, self._coverage(query, h.doc)) for h in hits]
+        ranked = self._rerank(scored)
+        best = ranked[0]
+        on_topic = bool(set(query.analysed.concepts) & self.vocab.domain)
+        needed = ANSWER_COVERAGE if on_topic else OFF_TOPIC_COVERAGE
+        confident = best.coverage >= needed
+        answers = tuple(self._answer(s, best) for s in ranked[:max(top, 0)])
+        ties = tuple(self._answer(s, best) for s in ranked[1:4]
+                     if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)
+        return Result(question, confident, answers, dialog,
+                      reason="" if confident else ("not_covered" if on_topic else "off_topic"),
+                      did_you_mean=ties if confident else (), corrected=query.corrected, truncated=truncated)
+
+    # ---- scoring ----------------------------------------------------------------------------------------
+    def _coverage(self, query: Query, doc: int) -> float:
+        """The share of the question's meaning a clause covers: each content word weighted by its rarity,
+        counted as covered when the clause has the word's stem or a concept the word is part of."""
+        analysed = query.analysed
+        covering: list[set[str]] = [{s} for s in analysed.stems]
+        for concept, (start, end) in zip(analysed.concepts, analysed.concept_spans):
+            for i in range(max(start, 0), max(end, 0)):
+                covering[i].add(concept)
+        total = matched = 0.0
+        for stem_, terms in zip(analysed.stems, covering):
+            weight = max(self.index.term_idf(t) for t in terms) if len(terms) > 1 else self.index.term_idf(stem_)
+            total += weight
+            if any(self.index.contains(t, doc) for t in terms):
+                matched += weight
+        return matched / total if total else 0.0
+
+    def _rerank(self, scored: list[_Scored]) -> list[_Scored]:
+        """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
+        repeats part of it many times."""
+        return sorted(scored, key=lambda s: s.hit.score * (0.5 + s.coverage), reverse=True)
+
+    def _answer(self, scored: _Scored, best: _Scored) -> Answer:
+        relative = scored.hit.score / best.hit.score if best.hit.score else 0.0
+        return Answer(self.clauses[scored.hit.doc], round(min(1.0, scored.coverage * min(relative, 1.0)), 3))
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'“‘(])")
+
+
+def key_sentence(clause: Clause, question: str, vocab: Vocabulary, limit: int = 240) -> str | None:
+    """For a long clause, the one sentence that bears most on the question (None when the clause is short)."""
+    from knowledge.analysis import analyse
+
+    if len(clause.text) <= limit:
+        return None
+    wanted = set(analyse(question, vocab).terms())
+    sentences = [s.strip() for s in _SENTENCE.split(clause.text) if s.strip()]
+    if len(sentences) < 2:
+        return None
+    best = max(sentences, key=lambda s: len(wanted & set(analyse(s, vocab).terms())))
+    return best

@@ -23,6 +23,7 @@ MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start;
 ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
 OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
 NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # terminal colour codes, control bytes
 _CANDIDATES = 30  # clauses scored for coverage before the final order is set
 
 
@@ -83,7 +84,7 @@ class KnowledgeBase:
         """Answer a question with the clauses that answer it, or decline when the policies do not."""
         text = question if isinstance(question, str) else ""
         truncated = len(text) > MAX_QUESTION_CHARS
-        text = text[:MAX_QUESTION_CHARS]
+        text = _ESCAPES.sub(" ", text[:MAX_QUESTION_CHARS])
         if not text.strip():
             return Result(question, False, (), reason="empty")
         query = self.index.parse(text)
@@ -117,7 +118,11 @@ class KnowledgeBase:
             for i in range(max(start, 0), max(end, 0)):
                 covering[i].add(concept)
         total = matched = 0.0
+        seen: set[str] = set()
         for stem_, terms in zip(analysed.stems, covering):
+            if stem_ in seen:
+                continue  # a word said twice ("blah blah") is one piece of meaning
+            seen.add(stem_)
             weight = max(self.index.term_idf(t) for t in terms) if len(terms) > 1 else self.index.term_idf(stem_)
             total += weight
             if any(self.index.contains(t, doc) for t in terms):

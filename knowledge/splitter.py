@@ -270,8 +270,8 @@ class _Assembler:
         else:
             context = ""
             self.lead = None
-        fragment = len(ln.text.split()) < _FRAGMENT_WORDS and not ln.text.endswith(_TERMINAL)
-        if not fragment and (not introduces or len(ln.text) > 60):
+        fragment = len(ln.text.split()) < _FRAGMENT_WORDS and not ln.text.endswith(_TERMINAL) and not introduces
+        if not fragment:  # "5.3 As an employee you must" lives on only as its bullets' lead-in
             self._emit(ln.number, ln.text, context)
         if introduces or not context:
             self.lead = (ln.number, ln.text)
@@ -389,6 +389,8 @@ def _with_whole_lists(clauses: list[Clause], lists: dict[str, list[str]]) -> lis
     out = []
     for clause in clauses:
         items = lists.get(clause.number)
+        if not items and _is_lead_in(clause.text) and len(clause.text.split()) < _FRAGMENT_WORDS:
+            continue  # "2.1 This policy can:" says nothing until the clauses it introduces
         if items and not clause.context:
             whole = clause.text + "\n" + "\n".join(f"- {item}" for item in items)
             if len(whole) <= _LIST_CHARS:

@@ -1,0 +1,129 @@
+"""`python -m bot`: ask the policy a question, chat in the terminal, and manage the policy documents."""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from bot import settings
+from bot.answers import render_text, to_json
+from knowledge.library import POLICY_SUFFIXES, Policy, find_policies, read_policy
+from knowledge.search import KnowledgeBase
+
+
+def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase:
+    folders = [Path(p) for p in args.policies] if args.policies else settings.policy_folders()
+    return KnowledgeBase.load(folders)
+
+
+def _questions(source: str) -> Iterator[str]:
+    """One question per line from a file, or from standard input for "-"."""
+    stream: TextIO
+    if source == "-":
+        stream = open(sys.stdin.fileno(), encoding="utf-8", errors="replace", closefd=False)
+    else:
+        stream = open(source, encoding="utf-8", errors="replace")
+    with stream:
+        for line in stream:
+            yield line.rstrip("\r\n")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer one question, or every line of a batch."""
+    if args.question is None and args.batch is None:
+        print("Give a question in quotes, or --batch FILE (--batch - reads standard input).", file=sys.stderr)
+        return 2
+    kb = _knowledge_base(args)
+    questions = _questions(args.batch) if args.batch is not None else iter([args.question])
+    out = sys.stdout
+    for i, question in enumerate(questions):
+        result = kb.ask(question, top=args.top)
+        if args.json:
+            out.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
+        else:
+            if i:
+                out.write("\n")
+            out.write(render_text(kb, result, settings.contact()) + "\n")
+    out.flush()
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A conversation in the terminal: ask questions until you type quit."""
+    kb = _knowledge_base(args)
+    print("Ask me about the school's social media policy. Type 'quit' to leave.")
+    while True:
+        try:
+            question = input("\nyou> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if question.strip().lower() in {"quit", "exit", "bye"}:
+            return 0
+        print(render_text(kb, kb.ask(question, top=3), settings.contact()))
+
+
+def cmd_policies_list(args: argparse.Namespace) -> int:
+    """List the policy documents the knowledge base reads, with their clause counts."""
+    folders = [Path(p) for p in args.policies] if args.policies else settings.policy_folders()
+    for policy in find_policies(folders):
+        named, clauses = read_policy(policy)
+        print(f"{named.id:40} {len(clauses):4} clauses  {named.name}")
+    return 0
+
+
+def cmd_policies_add(args: argparse.Namespace) -> int:
+    """Copy a policy document into the school's policies folder, after checking it splits into clauses."""
+    source = Path(args.file)
+    if not source.is_file() or source.suffix.lower() not in POLICY_SUFFIXES:
+        print(f"{source}: give a .txt or .md policy document.", file=sys.stderr)
+        return 2
+    target_dir = settings.school_policies_dir()
+    named, clauses = read_policy(Policy(source.stem, "", source))
+    if not clauses:
+        print(f"{source}: no clauses found in it; is it the policy text?", file=sys.stderr)
+        return 2
+    target_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target_dir / source.name)
+    print(f"Added {named.name!r} ({len(clauses)} clauses) to {target_dir}.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser (kept separate so tests can inspect it)."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--policies", action="append", metavar="DIR",
+                        help="read policies from DIR instead of the defaults (repeatable)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer a question from the policy")
+    ask.add_argument("question", nargs="?", help="the question, in quotes")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON (one object per question)")
+    ask.add_argument("--top", type=int, default=3, metavar="K", help="return at most K clauses (default 3)")
+    ask.add_argument("--batch", metavar="FILE", help="answer every line of FILE ('-' for standard input)")
+    ask.set_defaults(run=cmd_ask)
+
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.set_defaults(run=cmd_chat)
+
+    policies = commands.add_parser("policies", help="the policy documents").add_subparsers(dest="action",
+                                                                                        required=True)
+    listing = policies.add_parser("list", help="list the policies and their clause counts")
+    listing.set_defaults(run=cmd_policies_list)
+    add = policies.add_parser("add", help="add a school's own policy document")
+    add.add_argument("file")
+    add.set_defaults(run=cmd_policies_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "top", 3) < 0:
+        print("--top must be 0 or more.", file=sys.stderr)
+        return 2
+    return args.run(args)

@@ -1,0 +1,124 @@
+"""Search answers staff's own words with the clause that answers them, or declines honestly."""
+from __future__ import annotations
+
+import pytest
+
+from knowledge.search import KnowledgeBase
+
+
+def texts(result):
+    return " ".join(a.clause.text.lower() for a in result.answers)
+
+
+def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
+    result = kb.ask("must I turn down friend requests from pupils?")
+    assert result.confident
+    best = result.answers[0].clause
+    assert best.source and best.number and best.text
+    assert "friend" in best.text.lower()
+
+
+@pytest.mark.parametrize("question, expected", [
+    # staff vocabulary: mum -> parents/carers, insta -> Instagram (social media), connect -> friends
+    ("my sons mum keeps asking to connect on insta", ("parents",)),
+    # paraphrase: "moan about my manager" is the policy's "air internal grievances" / "voice concerns"
+    ("can I moan about my manager online", ("grievances", "adverse")),
+    # paraphrase: "taken down" is the policy's "removed"
+    ("how do I get a post about me taken down", ("removed", "removal")),
+    # paraphrase: "break the policy" is the policy's "breach"
+    ("what happens if I break the policy", ("breach",)),
+])
+def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
+    result = kb.ask(question)
+    assert result.confident
+    assert any(word in texts(result) for word in expected)
+
+
+@pytest.mark.parametrize("question", [
+    "can i frend a parnt on fb",
+    "can i accept a freind reqest from a pupil",
+])
+def test_typos_are_read_as_the_words_meant(kb: KnowledgeBase, question: str):
+    result = kb.ask(question)
+    assert result.confident
+    assert "friend" in texts(result)
+    assert result.corrected  # the misspellings were noticed and corrected
+
+
+def test_real_words_are_not_corrected_into_policy_words(kb: KnowledgeBase):
+    # "evening" is close to "venting" and "morning" to "moaning"; neither is a typo.
+    assert kb.ask("parents evening tomorrow morning").corrected == {}
+
+
+def test_shared_wording_is_shown_once_naming_every_policy(kb: KnowledgeBase):
+    result = kb.ask("Can staff follow current or prior pupils on personal social media?")
+    best = result.answers[0].clause
+    assert "follow or engage with current or prior pupils" in best.text
+    assert len(best.sources) >= 2
+    # The copies in the other policies do not crowd the top three.
+    assert sum("follow or engage with current or prior pupils" in a.clause.text for a in result.answers) == 1
+
+
+@pytest.mark.parametrize("question", [
+    "Where do I park my car?",
+    "When is the next INSET day?",
+    "How much annual leave do support staff get?",
+    "what's the wifi password for the staff laptops",
+    "what should my email signature say",
+])
+def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
+    result = kb.ask(question)
+    assert not result.confident
+    assert result.reason in {"not_covered", "off_topic"}
+
+
+@pytest.mark.parametrize("question", [
+    "Should my personal profile be set to private?",
+    "Can I tag colleagues in photos?",
+    "Who approves a new school Twitter account?",
+])
+def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, question: str):
+    assert kb.ask(question).confident
+
+
+@pytest.mark.parametrize("question, dialog", [
+    ("I need to report something nasty a parent posted about me", "incident_report"),
+    ("a pupil has sent me a worrying message on snapchat", "incident_report"),
+    ("a year 10 student sent me a friend request", "friend_request"),
+    ("my ex-pupil wants to follow me", "friend_request"),
+    ("we'd like to set up a Facebook page for the PE department", "account_request"),
+    ("Can I use a separate email for social networking?", None),
+])
+def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
+    assert kb.ask(question).dialog == dialog
+
+
+@pytest.mark.parametrize("question, reason", [
+    ("", "empty"),
+    ("   \n\t ", "empty"),
+    ("😀😀🙈", "unreadable"),
+    ("\x00\x07\x1b[31m", "empty"),  # a colour code and control bytes leave nothing to read
+])
+def test_input_without_words_gets_a_reason_not_an_error(kb: KnowledgeBase, question: str, reason: str):
+    result = kb.ask(question)
+    assert not result.confident and result.reason == reason and result.answers == ()
+
+
+def test_a_huge_message_is_read_from_its_start(kb: KnowledgeBase):
+    result = kb.ask("Can I accept a friend request from a parent? " + "blah " * 10_000)
+    assert result.truncated
+    assert result.confident
+
+
+def test_another_language_is_declined(kb: KnowledgeBase):
+    assert not kb.ask("¿Puedo aceptar una solicitud de amistad de un alumno?").confident
+
+
+def test_near_ties_are_offered_as_did_you_mean_and_never_repeat_the_best(kb: KnowledgeBase):
+    result = kb.ask("social media policy")
+    assert all(a.clause is not result.answers[0].clause for a in result.did_you_mean)
+
+
+def test_top_k_limits_the_answers(kb: KnowledgeBase):
+    assert len(kb.ask("privacy settings", top=1).answers) == 1
+    assert len(kb.ask("privacy settings", top=5).answers) == 5

@@ -71,6 +71,7 @@ class Vocabulary:
     longest: int  # the most words in any phrase, to bound the phrase scan
     domain: frozenset[str]  # concept terms ("@social_media") that mark a question as about online conduct
     known: frozenset[str]  # every surface word the vocabulary knows, for the typo corrector
+    question_types: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # opening words -> answer terms
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
@@ -88,7 +89,19 @@ class Vocabulary:
                     phrases.setdefault(key, "@" + concept)
         domain = frozenset("@" + c for c in data.get("domain", {}).get("concepts", []))
         longest = max((len(k) for k in phrases), default=1)
-        return cls(shorthand, phrases, longest, domain, frozenset(known))
+        question_types = tuple(
+            (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
+            for cue, targets in data.get("question_types", {}).items())
+        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types)
+
+    def answer_terms(self, question_words: list[str]) -> list[str]:
+        """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
+        found: list[str] = []
+        for cue, targets in self.question_types:
+            n = len(cue)
+            if any(tuple(question_words[i:i + n]) == cue for i in range(len(question_words) - n + 1)):
+                found.extend(t for t in targets if t not in found)
+        return found
 
 
 def _expand(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[str]:

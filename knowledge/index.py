@@ -8,6 +8,7 @@ answers in a few milliseconds.
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 from collections import Counter, defaultdict
@@ -23,10 +24,13 @@ from knowledge.clause import Clause
 FIELD_WEIGHTS = {"text": 1.0, "context": 0.5, "headings": 0.35}
 K1 = 1.2
 B = 0.5
+ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
 SHORT_CLAUSE_WORDS = 8  # clauses shorter than this ("Approve account creation") lose part of their score
+REFERENCE_PRIOR = 0.6  # glossaries and filled-in forms describe things; they rarely say what staff should do
+_REFERENCE_HEADING = re.compile(r"\b(definitions?|glossary|form)\b", re.IGNORECASE)
 ENGLISH_WORDS_FILE = Path(__file__).parent / "data" / "english_words.txt"
 
 
@@ -82,6 +86,9 @@ class ClauseIndex:
         norm = K1 * (1 - B + B * lengths / average)
         # BM25 favours very short clauses; a list item of three words rarely answers a question by itself.
         prior = np.minimum(1.0, text_words / SHORT_CLAUSE_WORDS) ** 0.5
+        reference = np.fromiter((bool(_REFERENCE_HEADING.search(c.headings or c.title)) for c in self.clauses),
+                                dtype=bool, count=len(self.clauses))
+        prior = np.where(reference, prior * REFERENCE_PRIOR, prior)
         self.idf: dict[str, float] = {}
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for term, docs in postings.items():
@@ -130,6 +137,8 @@ class ClauseIndex:
             terms[term] += 1.0
         for term in analysed.concepts:
             terms[term] += CONCEPT_WEIGHT
+        for term in self.vocab.answer_terms(words(question)):
+            terms[term] += ANSWER_TYPE_WEIGHT
         return Query(analysed, dict(terms), corrected)
 
     def search(self, query: Query, k: int) -> list[Hit]:

@@ -24,7 +24,7 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # paraphrase: "moan about my manager" is the policy's "air internal grievances" / "voice concerns"
     ("can I moan about my manager online", ("grievances", "adverse")),
     # paraphrase: "taken down" is the policy's "removed"
-    ("how do I get a post about me taken down", ("removed", "removal")),
+    ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
     ("what happens if I break the policy", ("breach",)),
 ])

@@ -1,0 +1,73 @@
+"""Answer quality of each search candidate, measured against the others in one run.
+
+    .venv/bin/python bench/quality.py
+
+Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what the knowledge base does:
+the staff vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form
+entries), and question types. Each row is scored on the shared dev set and on our held-out set, as
+../shared/eval/score.py scores them (top-1 / top-3 of answerable questions, answerable wrongly declined,
+out-of-scope declined, dialogs routed).
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import knowledge.index as index_module  # noqa: E402
+from knowledge.analysis import Vocabulary  # noqa: E402
+from knowledge.evaluation import load_questions, measure  # noqa: E402
+from knowledge.library import BUNDLED_POLICIES, find_policies, read_policy  # noqa: E402
+from knowledge.search import KnowledgeBase  # noqa: E402
+
+SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
+        "held-out": ROOT / "tests" / "data" / "heldout_questions.jsonl"}
+
+
+@contextlib.contextmanager
+def patched(obj, **values):
+    """Temporarily set attributes (module constants or methods) for one candidate."""
+    old = {k: getattr(obj, k) for k in values}
+    for k, v in values.items():
+        setattr(obj, k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(obj, k, v)
+
+
+def main() -> None:
+    """Print one row of figures per candidate."""
+    read = [read_policy(p) for p in find_policies([BUNDLED_POLICIES])]
+    policies, clauses = [p for p, _ in read], [c for _, cs in read for c in cs]
+    full = Vocabulary.load()
+    no_concepts = Vocabulary(full.shorthand, {}, 1, full.domain, full.known)
+    no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known)
+    no_typos = {"correct": lambda self, word: None}
+    no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
+    candidates = [
+        ("BM25 over stems", no_concepts, no_typos, no_priors),
+        ("+ staff vocabulary (concepts)", no_question_types, no_typos, no_priors),
+        ("+ typo correction", no_question_types, {}, no_priors),
+        ("+ clause priors", no_question_types, {}, {}),
+        ("+ question types (the bot)", full, {}, {}),
+    ]
+    sets = {name: load_questions(path) for name, path in SETS.items() if path.exists()}
+    print(f"{'candidate':34}" + "".join(f"{name:>38}" for name in sets))
+    for label, vocab, method_patch, constant_patch in candidates:
+        with patched(index_module.ClauseIndex, **method_patch), patched(index_module, **constant_patch):
+            kb = KnowledgeBase(policies, clauses, vocab)
+            cells = []
+            for items in sets.values():
+                f = measure(kb, items)
+                cells.append(f"{100 * f['top1']:3.0f}% /{100 * f['top3']:3.0f}%  decl {f['false_declines']:2d}  "
+                             f"oos {100 * f['oos_declined']:3.0f}%  dlg {100 * f['dialogs']:3.0f}%")
+        print(f"{label:34}" + "".join(f"{c:>38}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,10 @@ def stem(word: str) -> str:
 
 def normalise(text: str) -> str:
     """Lower-case, straighten quotes and dashes, and fold accents, so spelling variants compare equal."""
-    text = unicodedata.normalize("NFKD", text.translate(_QUOTES))
+    text = text.translate(_QUOTES)
+    if text.isascii():  # most text: nothing to fold, and the per-character pass below is the slow part
+        return text.lower()
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return text.lower()
 

@@ -67,12 +67,15 @@ class ClauseIndex:
         lengths = np.zeros(len(self.clauses), dtype=np.float32)
         text_words = np.zeros(len(self.clauses), dtype=np.float32)
         surface: set[str] = set(vocab.known)
+        usage: Counter[str] = Counter()  # how many clauses use each surface word: breaks typo-correction ties
         for doc, clause in enumerate(self.clauses):
             tf: Counter[str] = Counter()
             length = 0.0
             for field, weight in FIELD_WEIGHTS.items():
                 analysed = analyse(getattr(clause, field), vocab)
                 surface.update(analysed.surface)
+                if field == "text":
+                    usage.update(set(analysed.surface))
                 for term in analysed.terms():
                     tf[term] += weight
                 length += weight * len(analysed.stems)
@@ -102,10 +105,12 @@ class ClauseIndex:
             self._postings[term] = (ids, weights.astype(np.float32))
         self.max_idf = max(self.idf.values(), default=1.0)
         self._surface = frozenset(surface)
+        self._usage = usage
         self._by_length: dict[int, list[str]] = defaultdict(list)
         for word in sorted(surface):
             if word.isalpha():
                 self._by_length[len(word)].append(word)
+        self._candidates: dict[int, list[str]] = {}
 
     # ---- queries ----------------------------------------------------------------------------------------
     def is_known(self, word: str) -> bool:
@@ -118,9 +123,16 @@ class ClauseIndex:
             return None
         if word in english_words():
             return None  # "evening" is not a misspelt "venting"
-        candidates = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
-        best = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
-        return best[0] if best else None
+        size = len(word)
+        candidates = self._candidates.get(size)
+        if candidates is None:
+            candidates = [w for n in range(size - 2, size + 3) for w in self._by_length.get(n, ())]
+            self._candidates[size] = candidates
+        close = process.extract(word, candidates, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=5)
+        if not close:
+            return None
+        # Equally close candidates: the word more clauses use is the likelier meaning ("online", not "boline").
+        return max(close, key=lambda c: (c[1], self._usage.get(c[0], 0)))[0]
 
     def parse(self, question: str) -> Query:
         """Analyse a question, reading misspelt words as the known words they are closest to."""

@@ -15,9 +15,12 @@ from knowledge.library import POLICY_SUFFIXES, Policy, find_policies, read_polic
 from knowledge.search import KnowledgeBase
 
 
+def _folders(args: argparse.Namespace) -> list[Path]:
+    return [Path(p) for p in args.policies] if args.policies else settings.policy_folders()
+
+
 def _knowledge_base(args: argparse.Namespace) -> KnowledgeBase:
-    folders = [Path(p) for p in args.policies] if args.policies else settings.policy_folders()
-    return KnowledgeBase.load(folders)
+    return KnowledgeBase.load(_folders(args))
 
 
 def _questions(source: str) -> Iterator[str]:
@@ -69,8 +72,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_policies_list(args: argparse.Namespace) -> int:
     """List the policy documents the knowledge base reads, with their clause counts."""
-    folders = [Path(p) for p in args.policies] if args.policies else settings.policy_folders()
-    for policy in find_policies(folders):
+    for policy in find_policies(_folders(args)):
         named, clauses = read_policy(policy)
         print(f"{named.id:40} {len(clauses):4} clauses  {named.name}")
     return 0

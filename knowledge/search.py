@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.analysis import Vocabulary
+from knowledge.analysis import Vocabulary, analyse
 from knowledge.clause import Clause
 from knowledge.index import ClauseIndex, Hit, Query
 from knowledge.library import BUNDLED_POLICIES, Policy, find_policies, merge_duplicates, read_policy
@@ -144,8 +144,6 @@ _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'“‘(])")
 
 def key_sentence(clause: Clause, question: str, vocab: Vocabulary, limit: int = 240) -> str | None:
     """For a long clause, the one sentence that bears most on the question (None when the clause is short)."""
-    from knowledge.analysis import analyse
-
     if len(clause.text) <= limit:
         return None
     wanted = set(analyse(question, vocab).terms())

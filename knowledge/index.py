@@ -21,7 +21,7 @@ from rapidfuzz import fuzz, process
 from knowledge.analysis import STOPWORDS, Analysed, Vocabulary, analyse, stem, words
 from knowledge.clause import Clause
 
-FIELD_WEIGHTS = {"text": 1.0, "context": 0.5, "headings": 0.35}
+FIELD_WEIGHTS = {"text": 1.0, "context": 0.8, "headings": 0.35}
 K1 = 1.2
 B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match

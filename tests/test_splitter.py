@@ -107,3 +107,16 @@ def test_a_new_policy_needs_no_code():
 
 def test_clean_removes_markup_but_keeps_the_words():
     assert clean("**choose online ‘friends’** <i>carefully</i> &amp; well") == "choose online ‘friends’ carefully & well"
+
+
+def test_a_sentence_ending_in_a_colon_leads_in_each_bullet_below_it(split):
+    clause = next(c for c in split["organisation-social-media-policy"] if c.text == "is defamatory or knowingly false")
+    assert clause.context == "Employees should not upload any content on to social media sites that"
+    assert clause.title == "Acceptable use"
+    assert clause.number.endswith("(g)")
+
+
+def test_short_label_lines_become_headings_for_their_list(split):
+    clause = next(c for c in split["organisation-social-media-policy"]
+                  if c.text.startswith("addressing any concerns and/or questions employees may have"))
+    assert clause.title == "Managers are responsible for"

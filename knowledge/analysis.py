@@ -130,7 +130,12 @@ class Analysed:
 
 def analyse(text: str, vocab: Vocabulary) -> Analysed:
     """Analyse a clause or a question into stems and concepts."""
-    all_words = _expand(words(text), vocab.shorthand)
+    return analyse_words(words(text), vocab)
+
+
+def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
+    """Analyse text already split into words (see `words`)."""
+    all_words = _expand(text_words, vocab.shorthand)
     all_stems = [stem(w) for w in all_words]
     concepts: list[str] = []
     spans: list[tuple[int, int]] = []

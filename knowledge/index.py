@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from knowledge.analysis import STOPWORDS, Analysed, Vocabulary, analyse, stem, words
+from knowledge.analysis import STOPWORDS, Analysed, Vocabulary, analyse, analyse_words, stem, words
 from knowledge.clause import Clause
 
 FIELD_WEIGHTS = {"text": 1.0, "context": 0.8, "headings": 0.35}
@@ -55,6 +55,7 @@ class Query:
     analysed: Analysed
     terms: dict[str, float]  # term -> query weight
     corrected: dict[str, str]  # misspelt word -> the known word it was read as
+    words: tuple[str, ...]  # every word of the question, stop words included, misspellings corrected
 
 
 class ClauseIndex:
@@ -143,15 +144,15 @@ class ClauseIndex:
             if better is not None:
                 corrected[w] = better
             fixed.append(better or w)
-        analysed = analyse(" ".join(fixed), self.vocab)
+        analysed = analyse_words(fixed, self.vocab)
         terms: Counter[str] = Counter()
         for term in analysed.stems:
             terms[term] += 1.0
         for term in analysed.concepts:
             terms[term] += CONCEPT_WEIGHT
-        for term in self.vocab.answer_terms(words(question)):
+        for term in self.vocab.answer_terms(fixed):
             terms[term] += ANSWER_TYPE_WEIGHT
-        return Query(analysed, dict(terms), corrected)
+        return Query(analysed, dict(terms), corrected, tuple(fixed))
 
     def search(self, query: Query, k: int) -> list[Hit]:
         """The k best clauses for a query, best first (fewer when fewer clauses match at all)."""

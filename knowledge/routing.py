@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from knowledge.analysis import Analysed, stem, words
+from collections.abc import Sequence
+
+from knowledge.analysis import Analysed, stem
 
 INCIDENT_REPORT = "incident_report"
 FRIEND_REQUEST = "friend_request"
@@ -52,9 +54,9 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def route(analysed: Analysed, text: str) -> str | None:
-    """The dialog that fits a message, or None."""
-    present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in words(text))}
+def route(analysed: Analysed, message_words: Sequence[str]) -> str | None:
+    """The dialog that fits a message (analysed, and its words including stop words), or None."""
+    present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in message_words)}
     for candidate in ROUTES:
         if all(group & present for group in candidate.groups):
             return candidate.dialog

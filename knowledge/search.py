@@ -88,7 +88,7 @@ class KnowledgeBase:
         if not text.strip():
             return Result(question, False, (), reason="empty")
         query = self.index.parse(text)
-        dialog = route(query.analysed, text)
+        dialog = route(query.analysed, query.words)
         if not query.analysed.stems:
             return Result(question, False, (), dialog, reason="unreadable", truncated=truncated)
         hits = self.index.search(query, max(top, _CANDIDATES))

@@ -116,8 +116,14 @@ def test_another_language_is_declined(kb: KnowledgeBase):
 
 
 def test_near_ties_are_offered_as_did_you_mean_and_never_repeat_the_best(kb: KnowledgeBase):
+    # A vague question matches many clauses almost equally well: the runners-up are offered as alternatives.
     result = kb.ask("social media policy")
+    assert result.did_you_mean
     assert all(a.clause is not result.answers[0].clause for a in result.did_you_mean)
+
+
+def test_a_clear_winner_offers_no_alternatives(kb: KnowledgeBase):
+    assert kb.ask("Should I tag colleagues in photos?").did_you_mean == ()
 
 
 def test_top_k_limits_the_answers(kb: KnowledgeBase):

@@ -31,3 +31,16 @@ def policy_folders() -> list[Path]:
 def contact() -> str:
     """Who staff are told to ask when the policy does not answer (`BOT_CONTACT`)."""
     return os.environ.get("BOT_CONTACT", "").strip() or DEFAULT_CONTACT
+
+
+def database_url() -> str:
+    """`DATABASE_URL`, or else a SQLite file in the data folder."""
+    from bot.store.db import database_url as resolve
+
+    return resolve(os.environ.get("DATABASE_URL", "").strip() or None, data_dir())
+
+
+def config_path() -> Path | None:
+    """The school configuration file (`BOT_CONFIG`); None means the embedded example."""
+    configured = os.environ.get("BOT_CONFIG", "").strip()
+    return Path(configured) if configured else None

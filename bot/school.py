@@ -1,0 +1,113 @@
+"""The school's configuration file (BOT_CONFIG, TOML): its policy, its leads, and which lead gets which report.
+
+Read with pydantic so that a mistake in the file is reported with where it is, instead of surfacing later as
+a report sent nowhere.
+"""
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+PLATFORMS = ("slack", "teams", "terminal")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Presence(_Strict):
+    """A lead on one platform: the user ids that may act, and the channel alerts go to."""
+
+    users: tuple[str, ...] = ()
+    channel: str = ""
+
+
+class Lead(_Strict):
+    """A designated lead role: Designated Safeguarding Lead, Headteacher, SLT, Chair of Governors."""
+
+    title: str
+    name: str = ""
+    deputy: str = ""
+    slack: Presence = Presence()
+    teams: Presence = Presence()
+    terminal: Presence = Presence()
+
+    def on(self, platform: str) -> Presence:
+        """Who this lead is on a platform."""
+        return getattr(self, platform, Presence())
+
+    @property
+    def called(self) -> str:
+        """How the bot refers to the lead: their name, else their title."""
+        return self.name or f"the {self.title}"
+
+
+class School(_Strict):
+    """The school itself."""
+
+    name: str = "Example School"
+    policy: str = "school-template"
+    contact: str = "the Headteacher"
+    ask_role: str = "headteacher"
+    draft_hours: float = Field(72, gt=0)
+    resume_after_minutes: float = Field(30, ge=0)
+
+
+class Escalation(_Strict):
+    """When unacknowledged reports remind, then go to the deputy."""
+
+    remind_after_hours: float = Field(4, gt=0)
+    reescalate_after_hours: float = Field(24, gt=0)
+
+
+class SchoolConfig(_Strict):
+    """The whole configuration file."""
+
+    school: School = School()
+    escalation: Escalation = Escalation()
+    routing: dict[str, str]
+    leads: dict[str, Lead]
+
+    @model_validator(mode="after")
+    def _roles_exist(self) -> "SchoolConfig":
+        for category, role in self.routing.items():
+            if role not in self.leads:
+                raise ValueError(f"routing.{category} names lead '{role}', which is not under [leads]")
+        for role, lead in self.leads.items():
+            if lead.deputy and lead.deputy not in self.leads:
+                raise ValueError(f"leads.{role}.deputy names '{lead.deputy}', which is not under [leads]")
+        if self.school.ask_role not in self.leads:
+            raise ValueError(f"school.ask_role names '{self.school.ask_role}', which is not under [leads]")
+        return self
+
+    def lead_for(self, category: str) -> str:
+        """The lead role a report category goes to (the 'other' route for a category not listed)."""
+        return self.routing.get(category) or self.routing.get("other") or next(iter(self.leads))
+
+    def roles_of(self, platform: str, user_id: str) -> list[str]:
+        """The lead roles a person holds on a platform."""
+        return [role for role, lead in self.leads.items() if user_id in lead.on(platform).users]
+
+
+class ConfigError(ValueError):
+    """The configuration file cannot be used; the message says where and why."""
+
+
+def load_config(path: Path | None = None) -> SchoolConfig:
+    """Read a configuration file, or the embedded example when none is given."""
+    try:
+        if path is None:
+            raw = resources.files("bot").joinpath("config/school.toml").read_text(encoding="utf-8")
+        else:
+            raw = Path(path).read_text(encoding="utf-8")
+        return SchoolConfig.model_validate(tomllib.loads(raw))
+    except FileNotFoundError as missing:
+        raise ConfigError(f"{path}: no such configuration file") from missing
+    except tomllib.TOMLDecodeError as bad:
+        raise ConfigError(f"{path}: not valid TOML: {bad}") from bad
+    except ValidationError as invalid:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'file'}: {e['msg']}" for e in invalid.errors())
+        raise ConfigError(f"{path or 'embedded configuration'}: {problems}") from invalid

@@ -1,0 +1,63 @@
+"""The one place the database engine is made and its schema brought up to date (Alembic migrations)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import create_engine
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (every timestamp column holds an aware UTC time)."""
+    return datetime.now(UTC)
+
+
+def database_url(url: str | None, data_dir: Path) -> str:
+    """The URL to use: the one given (DATABASE_URL), else a SQLite file in the data folder."""
+    if url:
+        if url.startswith("postgres://"):  # what some hosts hand out; SQLAlchemy wants the full scheme name
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data_dir / 'bot.sqlite3'}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the URL. SQLite gets WAL, a busy timeout and foreign keys, so several threads can share it."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
+            cursor = connection.cursor()
+            if ":memory:" not in url:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def migrate(engine: Engine) -> None:
+    """Apply every migration not yet applied (safe to call on every start; a no-op when up to date)."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("bot.store").joinpath("migrations")))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str) -> Engine:
+    """An engine on an up-to-date schema."""
+    engine = make_engine(url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,119 @@
+"""The tables. Reports and their events are append-only: a change is a new row with who, when and why."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Draft(SQLModel, table=True):
+    """A dialog in progress for one person on one platform: resumed after a restart, expired when stale."""
+
+    __tablename__ = "dialog_draft"
+    __table_args__ = (UniqueConstraint("platform", "workspace", "user_id", name="uq_draft_person"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    workspace: str = Field(max_length=100)
+    user_id: str = Field(max_length=100)
+    conversation: str = Field(default="", max_length=200)
+    dialog: str = Field(max_length=50)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 1  # bumped on every save, so two processes cannot both apply a turn to the same draft
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime = Field(index=True)
+
+
+class Report(SQLModel, table=True):
+    """A submitted report or request. Never updated: its words stay exactly as the reporter submitted them."""
+
+    __tablename__ = "report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=30, unique=True)
+    dialog: str = Field(max_length=50)
+    category: str = Field(max_length=50, index=True)
+    urgency: str = Field(max_length=10)
+    lead_role: str = Field(max_length=50)
+    reporter_platform: str = Field(max_length=20)
+    reporter_workspace: str = Field(max_length=100)
+    reporter_id: str = Field(max_length=100)
+    reporter_name: str = Field(default="", max_length=200)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    fields: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(index=True)
+
+
+class ReportEvent(SQLModel, table=True):
+    """One thing that happened to a report: submitted, viewed, acknowledged, assigned, a note, closed, a reminder,
+    re-escalated, or a refused attempt. The report's status is its latest status-changing event."""
+
+    __tablename__ = "report_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    at: datetime
+    actor: str = Field(max_length=150)  # "platform:user id", or "system"
+    actor_name: str = Field(default="", max_length=200)
+    action: str = Field(max_length=30)
+    status: str = Field(default="", max_length=20)  # the report's status after this event, where it changed
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    assignee: str = Field(default="", max_length=150)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message waiting to go to a lead or a reporter. Written in the same transaction as what caused it;
+    sent by a worker that claims it, so a crash or an API failure delays it but never loses or repeats it."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200, unique=True)  # what the message is about, so it is queued once only
+    report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
+    platform: str = Field(max_length=20)
+    target: str = Field(max_length=200)  # a channel or user id on that platform
+    target_kind: str = Field(max_length=10)  # "channel" or "user"
+    message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updates: str = Field(default="", max_length=200)  # key of an earlier message this one edits in place
+    status: str = Field(default="pending", max_length=10, index=True)  # pending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(index=True)
+    claimed_until: datetime | None = None
+    sent_at: datetime | None = None
+    external_ref: str = Field(default="", max_length=300)  # the platform's id for it (Slack ts, Teams id)
+    last_error: str = Field(default="", max_length=500)
+    created_at: datetime
+
+
+class Counter(SQLModel, table=True):
+    """The last reference number given out, per prefix and year (INC-2026-0007)."""
+
+    __tablename__ = "reference_counter"
+
+    name: str = Field(primary_key=True, max_length=30)
+    value: int = 0
+
+
+class SeenEvent(SQLModel, table=True):
+    """An inbound event already handled (Slack retries the same event_id): a unique key makes it once only."""
+
+    __tablename__ = "seen_event"
+
+    key: str = Field(primary_key=True, max_length=200)
+    seen_at: datetime = Field(index=True)
+
+
+class Feedback(SQLModel, table=True):
+    """Whether an answer helped: the clause given and a yes or no (never the question's words)."""
+
+    __tablename__ = "answer_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    platform: str = Field(max_length=20)
+    source: str = Field(max_length=100)
+    clause: str = Field(max_length=200)
+    helpful: bool

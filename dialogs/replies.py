@@ -1,0 +1,106 @@
+"""The neutral replies the bot speaks in: every channel renders these and nothing else.
+
+A reply says what to show, never how: Slack turns it into Block Kit, Teams into an Adaptive Card, the terminal
+into lines of text. Button values are small JSON-able dicts that come back as the `value` of an inbound event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Tone = Literal["plain", "advice", "warning", "urgent"]
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A paragraph of text from the bot (never user text unless the channel escapes it)."""
+
+    text: str
+    tone: Tone = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A policy clause quoted word for word, with where it comes from."""
+
+    text: str
+    policy: str  # the policy's display name
+    number: str  # the clause number or heading path
+    title: str = ""
+    also_in: tuple[str, ...] = ()  # display names of other policies with the same wording
+    gist: str = ""  # one sentence of what it means, for a long clause
+
+    @property
+    def citation(self) -> str:
+        """Where the clause comes from, in words."""
+        where = f"{self.policy}, clause {self.number}"
+        if self.title and self.title not in self.number:
+            where += f" ({self.title})"
+        return where
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One button: what it says, and the value that comes back when it is pressed."""
+
+    label: str
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """A question with buttons (the terminal numbers them). Typing an answer works too."""
+
+    prompt: str
+    options: tuple[Option, ...]
+    hint: str = ""  # one line under the prompt, e.g. what a good answer looks like
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """A question answered by typing (free text, a date, a link)."""
+
+    prompt: str
+    hint: str = ""
+    current: str = ""  # the answer given before, when the user is changing it
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One line of a summary: a label and the answer the user gave (user text: escape when rendering)."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """What the user is about to submit, with the actions they can take on it."""
+
+    title: str
+    fields: tuple[Field, ...]
+    options: tuple[Option, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """Something was submitted: its reference and what happens next."""
+
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A report's alert in a lead's channel: what and how urgent, never the content."""
+
+    reference: str
+    kind: str  # e.g. "Incident report" or "Account request"
+    category: str
+    urgency: str
+    reporter: str
+    status: str
+    options: tuple[Option, ...] = field(default=())
+
+
+Reply = Text | Quote | Choices | Question | Summary | Confirmation | Alert

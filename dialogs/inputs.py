@@ -139,6 +139,9 @@ def read_when(text: str, now: datetime) -> dict[str, str]:
 
 
 def _read_date(key: str, today: date) -> date | None:
+    explicit = _explicit_date(key, today)
+    if explicit is not None:
+        return explicit if explicit != date.min else None
     relative = {"today": 0, "tonight": 0, "this morning": 0, "this afternoon": 0, "this evening": 0,
                 "earlier": 0, "just now": 0, "yesterday": 1, "last night": 1, "last week": 7}
     for words, back in relative.items():
@@ -151,6 +154,11 @@ def _read_date(key: str, today: date) -> date | None:
         if re.search(rf"\b{day}\b", key):
             back = (today.weekday() - i) % 7 or (7 if "last" in key else 0)
             return today - timedelta(days=back)
+    return None
+
+
+def _explicit_date(key: str, today: date) -> date | None:
+    """A date written out (20/11/2026, 2026-11-20, 20 Nov); date.min when it is written but impossible."""
     if m := _NUMERIC.search(key):
         a, b, c = m.groups()
         try:
@@ -160,15 +168,15 @@ def _read_date(key: str, today: date) -> date | None:
             year += 2000 if year < 100 else 0
             found = date(year, int(b), int(a))  # day first, as in the UK
         except ValueError:
-            return None
+            return date.min
         return found if c or found <= today else found.replace(year=found.year - 1)
-    if m := _WORDY.search(key):
+    for m in _WORDY.finditer(key):
         month = _MONTHS.get(m.group(2)[:3])
         if month:
             try:
                 found = date(int(m.group(3) or today.year), month, int(m.group(1)))
             except ValueError:
-                return None
+                return date.min
             return found if m.group(3) or found <= today else found.replace(year=found.year - 1)
     return None
 

@@ -1,0 +1,122 @@
+"""The core's routing: questions answered with their clause, dialogs offered, commands that work everywhere."""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from bot.store.models import Feedback, OutboxMessage
+from dialogs.replies import Choices, Quote
+from tests.talk import Staff
+
+
+def test_a_question_is_answered_with_the_clause_its_citation_and_a_feedback_question(core):
+    staff = Staff(core)
+    staff.say("Can I post photos of pupils on my own Instagram?")
+    (quote,) = staff.of(Quote)
+    assert quote.policy and quote.number and quote.text
+    assert "Was this helpful?" in staff.text
+
+
+def test_feedback_is_kept_without_the_question(core):
+    staff = Staff(core)
+    staff.say("Can I post photos of pupils on my own Instagram?")
+    staff.press("No")
+    assert "Thanks for telling me" in staff.text
+    with Session(core.db) as session:
+        saved = session.exec(select(Feedback)).one()
+        assert saved.helpful is False and saved.clause and "Instagram" not in saved.clause
+
+
+def test_a_question_the_policy_does_not_answer_is_declined_with_who_to_ask(core):
+    staff = Staff(core)
+    staff.say("What time does the school canteen open?")
+    assert "doesn't answer that" in staff.text and "the Headteacher" in staff.text
+    assert not staff.of(Quote)
+    staff.press("Ask Headteacher")
+    assert "passed your question" in staff.text
+    with Session(core.db) as session:
+        (message,) = session.exec(select(OutboxMessage)).all()
+        assert message.target == "head" and "canteen" in message.message["text"]
+
+
+def test_a_message_that_fits_a_dialog_offers_it(core):
+    staff = Staff(core)
+    staff.say("someone is posting nasty things about me on facebook, I want to report it")
+    assert staff.option("Report it").value == {"start": "incident_report"}
+    staff.press("No, thanks")
+    assert "Ask me anything else" in staff.text
+
+
+def test_help_lists_the_dialogs_and_starts_one(core):
+    staff = Staff(core)
+    staff.say("help")
+    staff.press("Check a friend request")
+    assert staff.asked == "Who sent the request?"
+
+
+def test_help_in_a_dialog_says_where_we_were(core):
+    staff = Staff(core)
+    staff.say("help")
+    staff.press("Report an incident")
+    staff.say("help")
+    assert "middle of an incident report" in staff.text or "middle of a" in staff.text
+    assert staff.asked.startswith("First, is a child at immediate risk")
+
+
+def test_commands_with_nothing_in_progress_say_so_kindly(core):
+    staff = Staff(core)
+    assert "nothing to cancel" in " ".join(r.text for r in staff.say("cancel"))
+    staff.say("back")
+    assert "nothing in progress" in staff.text and staff.of(Choices)
+
+
+def test_a_button_from_a_finished_dialog_does_not_restart_it(core):
+    staff = Staff(core)
+    staff.say("help")
+    staff.press("Check a friend request")
+    old_button = staff.option("A colleague")
+    staff.answers("A colleague", "My personal account", "No")
+    staff.replies = core.handle(__import__("bot.conversation", fromlist=["Inbound"]).Inbound(
+        staff.person, "dm", value=old_button.value))
+    assert "nothing in progress" in staff.text
+
+
+def test_a_button_from_an_earlier_question_is_answered_with_the_current_one(core):
+    staff = Staff(core)
+    staff.say("help")
+    staff.press("Report an incident")
+    first = staff.option("No")
+    staff.press("No")
+    staff.replies = core.handle(__import__("bot.conversation", fromlist=["Inbound"]).Inbound(
+        staff.person, "dm", value=first.value))
+    assert "earlier question" in staff.text and staff.asked == "What is it about?"
+
+
+def test_did_you_mean_shows_the_other_clause_when_pressed(core):
+    staff = Staff(core)
+    staff.say("a parent sent me a friend request on facebook")
+    choices = [c for c in staff.of(Choices) if c.prompt.startswith("Or did you mean")]
+    if choices:  # only offered when the runner-up is a near tie
+        staff.press(choices[0].options[0].label)
+        assert staff.of(Quote)
+
+
+def test_two_people_have_their_own_dialogs(core):
+    alice, bob = Staff(core, user="alice"), Staff(core, user="bob")
+    alice.say("help")
+    alice.press("Report an incident")
+    bob.say("help")
+    bob.press("Check a friend request")
+    alice.press("No")
+    assert alice.asked == "What is it about?"
+    bob.press("A colleague")
+    assert bob.asked == "Which account did it come to?"
+
+
+def test_control_and_invisible_characters_are_stripped_from_what_is_kept(core):
+    staff = Staff(core)
+    staff.say("help")
+    staff.press("Report an incident")
+    staff.answers("No", "Something else", "m\u200be\x07\u202e")
+    staff.answers("A parent wrote abusive things on the page", "today", "Facebook", "a parent", "Nothing yet",
+                  "nothing yet")
+    assert "Who is affected: me" in staff.text

@@ -31,7 +31,10 @@ while who who's whom why why's with won't would wouldn't you you'd you'll you're
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things
-""".split())
+""".split()) | frozenset("""
+lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
+wondering wonder ever still anyway though maybe probably yeah yep nope hmm
+""".split())  # chat fillers: staff type them, no clause means anything by them, and they would lower coverage
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                          "\u2014": "-", "\u00a0": " "})
@@ -61,6 +64,8 @@ def words(text: str) -> list[str]:
     for w in _WORD.findall(normalise(text)):
         if w.endswith("'s"):
             w = w[:-2]
+        elif w[:1].isdigit() and w.endswith("s") and w[:-1].isdigit():
+            w = w[:-1]  # "my year 9s", "under 13s": the year group, the age
         out.append(w.replace("'", ""))
     return out
 
@@ -114,6 +119,15 @@ def _expand(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[str]:
     return out
 
 
+def _shares(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[float]:
+    # "slt" is one word of the question however many words it expands to: its words share one word's weight.
+    out: list[float] = []
+    for w in ws:
+        n = len(shorthand.get(w, (w,)))
+        out.extend([1.0 / n] * n)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Analysed:
     """A text as the index sees it: content stems in order, and the concepts found in it."""
@@ -122,6 +136,7 @@ class Analysed:
     surface: tuple[str, ...]  # the same words unstemmed, for the typo corrector and the summary line
     concepts: tuple[str, ...]  # "@parent", ... in order of appearance, repeated if mentioned twice
     concept_spans: tuple[tuple[int, int], ...]  # which content words each concept covers
+    shares: tuple[float, ...] = ()  # each content word's share of a written word (1/3 for each word of "slt")
 
     def terms(self) -> list[str]:
         """Every term the text contributes to a bag of words: stems and concepts."""
@@ -136,6 +151,7 @@ def analyse(text: str, vocab: Vocabulary) -> Analysed:
 def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
     """Analyse text already split into words (see `words`)."""
     all_words = _expand(text_words, vocab.shorthand)
+    all_shares = _shares(text_words, vocab.shorthand)
     all_stems = [stem(w) for w in all_words]
     concepts: list[str] = []
     spans: list[tuple[int, int]] = []
@@ -159,5 +175,6 @@ def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
                 i += length - 1
                 break
         i += 1
-    kept = [(s, w) for s, w in zip(all_stems, all_words) if w not in STOPWORDS]
-    return Analysed(tuple(s for s, _ in kept), tuple(w for _, w in kept), tuple(concepts), tuple(spans))
+    kept = [(s, w, share) for s, w, share in zip(all_stems, all_words, all_shares) if w not in STOPWORDS]
+    return Analysed(tuple(s for s, _, _ in kept), tuple(w for _, w, _ in kept), tuple(concepts), tuple(spans),
+                    tuple(share for _, _, share in kept))

@@ -146,8 +146,8 @@ class ClauseIndex:
             fixed.append(better or w)
         analysed = analyse_words(fixed, self.vocab)
         terms: Counter[str] = Counter()
-        for term in analysed.stems:
-            terms[term] += 1.0
+        for term, share in zip(analysed.stems, analysed.shares):
+            terms[term] += share
         for term in analysed.concepts:
             terms[term] += CONCEPT_WEIGHT
         for term in self.vocab.answer_terms(fixed):

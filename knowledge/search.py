@@ -119,11 +119,12 @@ class KnowledgeBase:
                 covering[i].add(concept)
         total = matched = 0.0
         seen: set[str] = set()
-        for stem_, terms in zip(analysed.stems, covering):
+        for stem_, terms, share in zip(analysed.stems, covering, analysed.shares):
             if stem_ in seen:
                 continue  # a word said twice ("blah blah") is one piece of meaning
             seen.add(stem_)
             weight = max(self.index.term_idf(t) for t in terms) if len(terms) > 1 else self.index.term_idf(stem_)
+            weight *= share
             total += weight
             if any(self.index.contains(t, doc) for t in terms):
                 matched += weight

@@ -129,3 +129,13 @@ def test_a_clear_winner_offers_no_alternatives(kb: KnowledgeBase):
 def test_top_k_limits_the_answers(kb: KnowledgeBase):
     assert len(kb.ask("privacy settings", top=1).answers) == 1
     assert len(kb.ask("privacy settings", top=5).answers) == 5
+
+
+def test_a_shorthand_counts_as_one_word_however_many_it_expands_to(kb: KnowledgeBase):
+    # "slt" is "senior leadership team": three stems that together weigh what the one written word does.
+    query = kb.index.parse("slt")
+    assert sum(w for t, w in query.terms.items() if not t.startswith("@")) == pytest.approx(1.0)
+
+
+def test_year_groups_written_as_plurals_are_pupils(kb: KnowledgeBase):
+    assert "@pupil" in kb.index.parse("can i message my yr 10s").analysed.concepts

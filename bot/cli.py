@@ -2,26 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import csv
+import importlib
 import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
-from sqlmodel import Session
-
-from bot import escalation, settings
+from bot import settings
 from bot.answers import render_text, to_json
-from bot.app import build
-from bot.channels import terminal
-from bot.conversation import Conversation, report_view
-from bot.escalation import Person
-from bot.school import ConfigError
-from bot.store.reports import history, status
-from dialogs import diagram
 from knowledge.library import POLICY_SUFFIXES, Policy, find_policies, read_policy
 from knowledge.search import KnowledgeBase
 
@@ -66,95 +57,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _core(args: argparse.Namespace) -> Conversation:
-    return build(policy_folders=_folders(args))
-
-
-def cmd_chat(args: argparse.Namespace) -> int:
-    """A conversation in the terminal: questions, and the guided dialogs, until you type exit."""
-    return terminal.run(_core(args), user=args.as_user)
-
-
-def _lead(args: argparse.Namespace, core: Conversation) -> Person | None:
-    person = Person("terminal", "local", args.as_user, args.as_user)
-    if not core.config.roles_of("terminal", args.as_user):
-        leads = sorted(u for lead in core.config.leads.values() for u in lead.terminal.users)
-        print(f"'{args.as_user}' is not a designated lead in the school configuration. Leads here: "
-              f"{', '.join(leads) or 'none'} (give one with --as).", file=sys.stderr)
-        return None
-    return person
-
-
-def cmd_reports(args: argparse.Namespace) -> int:
-    """A lead's view of reports: list, show (with the audit trail), act on them, export as CSV."""
-    core = _core(args)
-    person = _lead(args, core)
-    if person is None:
-        return 2
-    now = core.clock()
-    with Session(core.db) as session:
-        if args.action in ("list", "export"):
-            visible = escalation.visible_reports(session, core.config, person)
-            if args.action == "list":
-                for report in visible:
-                    state = status(history(session, report))
-                    print(f"{report.reference:15} {report.created_at:%Y-%m-%d %H:%M}  {report.urgency:7} "
-                          f"{state:13} {escalation.category_name(report.category)}")
-                if not visible:
-                    print("No reports for you.")
-                return 0
-            return _export(session, visible, args.out)
-        action = {"show": "view", "ack": "acknowledge"}.get(args.action, args.action)
-        outcome = escalation.act(session, core.config, args.reference, person, action, now,
-                                 detail=" ".join(getattr(args, "text", None) or []) or (args.reason or "")
-                                 if action in ("note", "close") else "",
-                                 assignee=getattr(args, "assignee", "") or "")
-        session.commit()
-        if not outcome.ok:
-            print(outcome.message, file=sys.stderr)
-            return 1
-        if action == "view":
-            print(terminal.render(report_view(session, outcome.report))[0])
-        else:
-            print(outcome.message)
-    return 0
-
-
-def _export(session: Session, reports: list, out: str) -> int:
-    """Reports as CSV: one row per report, its answers as columns, and its status."""
-    stream = sys.stdout if out == "-" else open(out, "w", newline="", encoding="utf-8")
-    try:
-        writer = csv.writer(stream)
-        writer.writerow(["reference", "submitted", "category", "urgency", "status", "reporter", "answers"])
-        for report in reports:
-            answers = "\n".join(f"{label}: {value}" for label, value in report.fields)
-            writer.writerow([report.reference, report.created_at.isoformat(), report.category, report.urgency,
-                             status(history(session, report)), report.reporter_name or report.reporter_id,
-                             _csv_safe(answers)])
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
-    return 0
-
-
-def _csv_safe(text: str) -> str:
-    """Stop a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def cmd_reminders(args: argparse.Namespace) -> int:
-    """Remind leads of unacknowledged reports and re-escalate old ones (run it from cron, e.g. hourly)."""
-    core = _core(args)
-    with Session(core.db) as session:
-        queued = escalation.run_reminders(session, core.config, core.clock())
-        session.commit()
-    print(f"{queued} reminder(s) or re-escalation(s) queued.")
-    return 0
-
-
-def cmd_diagrams(args: argparse.Namespace) -> int:
-    """Write each dialog's Mermaid diagram, generated from its definition."""
-    return diagram.main([args.out])
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose module is imported only when it runs: `ask` starts without loading the database layer."""
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(args)
+    return run
 
 
 def cmd_policies_list(args: argparse.Namespace) -> int:
@@ -199,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
     chat.add_argument("--as", dest="as_user", default="you", metavar="USER",
                       help="who you are in the terminal (a lead's terminal id to receive their alerts)")
-    chat.set_defaults(run=cmd_chat)
+    chat.set_defaults(run=_lazy("bot.lead_commands", "cmd_chat"))
 
     reports = commands.add_parser("reports", help="a designated lead's view of reports")
     reports.add_argument("--as", dest="as_user", required=True, metavar="USER",
@@ -219,14 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     close = actions.add_parser("close", help="close a report, with a reason")
     close.add_argument("reference")
     close.add_argument("--reason", required=True)
-    reports.set_defaults(run=cmd_reports, reason=None)
+    reports.set_defaults(run=_lazy("bot.lead_commands", "cmd_reports"), reason=None)
 
     reminders = commands.add_parser("reminders", help="remind leads of unacknowledged reports (run from cron)")
-    reminders.set_defaults(run=cmd_reminders)
+    reminders.set_defaults(run=_lazy("bot.lead_commands", "cmd_reminders"))
 
     diagrams = commands.add_parser("diagrams", help="write the dialogs' Mermaid diagrams")
     diagrams.add_argument("--out", default="dialogs/diagrams", metavar="DIR")
-    diagrams.set_defaults(run=cmd_diagrams)
+    diagrams.set_defaults(run=_lazy("bot.lead_commands", "cmd_diagrams"))
 
     policies = commands.add_parser("policies", help="the policy documents").add_subparsers(dest="action",
                                                                                         required=True)
@@ -246,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except ConfigError as problem:
+    except ValueError as problem:
+        if type(problem).__name__ != "ConfigError":
+            raise
         print(f"Configuration problem: {problem}", file=sys.stderr)
         return 2
     except BrokenPipeError:

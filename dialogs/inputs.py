@@ -64,6 +64,9 @@ def read_choice(text: str, labels: Sequence[str], keywords: Sequence[Sequence[st
         return keyed.index(key)
     words = set(key.split())
     hits = {i for i, kws in enumerate(keywords) for kw in kws if kw in words or (" " in kw and kw in key)}
+    if not hits:  # a misspelt keyword ("colleage") still picks its option
+        hits = {i for i, kws in enumerate(keywords) for kw in kws for word in words
+                if len(word) >= 4 and len(kw) >= 4 and fuzz.ratio(word, kw) >= 85}
     if len(hits) == 1:
         return hits.pop()
     best = process.extract(key, keyed, scorer=fuzz.WRatio, limit=2)

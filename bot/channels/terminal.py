@@ -89,10 +89,14 @@ class TerminalChannel:
         self.options: list[Option] = []
 
     def say(self, typed: str) -> str:
-        """Send what the person typed (a number picks one of the options just shown) and return the reply text."""
+        """Send what the person typed (a number, or an option's exact words, picks one of the options just shown)
+        and return the reply text."""
         key = typed.strip()
+        labels = [o.label.lower() for o in self.options]
         if key.isdigit() and 1 <= int(key) <= len(self.options):
             event = Inbound(self.person, conversation="terminal", value=self.options[int(key) - 1].value)
+        elif labels.count(key.lower()) == 1:  # typing a button's words presses it, as a click would
+            event = Inbound(self.person, conversation="terminal", value=self.options[labels.index(key.lower())].value)
         else:
             event = Inbound(self.person, conversation="terminal", text=typed)
         text, self.options = render(self.core.handle(event))

@@ -1,0 +1,103 @@
+"""Storage on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL: migrations, references, outbox, drafts."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect
+from sqlmodel import Session
+
+from bot.store import drafts, outbox
+from bot.store.db import migrate, open_database
+from bot.store.reports import next_reference
+
+TABLES = {"dialog_draft", "report", "report_event", "outbox", "reference_counter", "seen_event", "answer_feedback"}
+
+
+def test_migrations_create_every_table_on_an_empty_database_and_are_idempotent(db):
+    assert TABLES <= set(inspect(db).get_table_names())
+    migrate(db)  # a second start applies nothing and fails on nothing
+
+
+def test_references_are_unique_and_in_order_even_when_taken_at_once(db_url):
+    engine = open_database(db_url)
+
+    def take(_: int) -> str:
+        with Session(engine) as session:
+            reference = next_reference(session, prefix="INC", year=2026)
+            session.commit()
+            return reference
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        taken = list(pool.map(take, range(40)))
+    assert sorted(taken) == [f"INC-2026-{n:04d}" for n in range(1, 41)]
+    with Session(engine) as session:
+        assert next_reference(session, prefix="INC", year=2027) == "INC-2027-0001"
+    engine.dispose()
+
+
+def test_a_message_is_queued_once_however_often_it_is_enqueued(db, clock):
+    with Session(db) as session:
+        for _ in range(3):
+            outbox.enqueue(session, key="INC-1:alert", platform="slack", target="C1", target_kind="channel",
+                           message={"type": "alert"}, now=clock())
+        session.commit()
+        assert len(outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1))) == 1
+
+
+def test_a_claimed_message_is_not_claimed_again_until_its_lease_lapses(db, clock):
+    with Session(db) as session:
+        outbox.enqueue(session, key="k", platform="slack", target="C1", target_kind="channel", message={},
+                       now=clock())
+        session.commit()
+        (claimed,) = outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1))
+        assert outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1)) == []
+        clock.advance(minutes=2)  # the worker died without finishing: the message is claimable again
+        assert [m.id for m in outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1))] == [claimed.id]
+
+
+def test_a_failed_send_waits_and_a_sent_message_is_never_claimed_again(db, clock):
+    with Session(db) as session:
+        outbox.enqueue(session, key="k", platform="slack", target="C1", target_kind="channel", message={},
+                       now=clock())
+        session.commit()
+        (message,) = outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1))
+        outbox.mark_retry(session, message_id=message.id, attempts=1, error="HTTP 500", now=clock(),
+                          delay=timedelta(seconds=30))
+        session.commit()
+        assert outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1)) == []
+        clock.advance(seconds=31)
+        (again,) = outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1))
+        outbox.mark_sent(session, message_id=again.id, external_ref="1700000000.0001", now=clock())
+        session.commit()
+        clock.advance(hours=1)
+        assert outbox.claim_due(session, now=clock(), lease=timedelta(minutes=1)) == []
+        assert outbox.sent_ref(session, "k") == "1700000000.0001"
+
+
+def test_two_processes_saving_one_draft_cannot_both_win(db, clock):
+    person = {"platform": "slack", "workspace": "T1", "user_id": "U1"}
+    with Session(db) as session:
+        drafts.save_draft(session, draft=None, conversation="D1", dialog="incident_report", state={"n": 0},
+                          now=clock(), ttl=timedelta(hours=1), **person)
+        session.commit()
+    with Session(db) as first, Session(db) as second:
+        mine, theirs = drafts.load_draft(first, **person), drafts.load_draft(second, **person)
+        drafts.save_draft(first, draft=mine, conversation="D1", dialog="incident_report", state={"n": 1},
+                          now=clock(), ttl=timedelta(hours=1), **person)
+        first.commit()
+        with pytest.raises(drafts.DraftConflict):
+            drafts.save_draft(second, draft=theirs, conversation="D1", dialog="incident_report", state={"n": 2},
+                              now=clock(), ttl=timedelta(hours=1), **person)
+    with Session(db) as session:
+        assert drafts.load_draft(session, **person).state == {"n": 1}
+
+
+def test_expired_drafts_are_purged(db, clock):
+    with Session(db) as session:
+        drafts.save_draft(session, draft=None, platform="terminal", workspace="local", user_id="a",
+                          conversation="", dialog="friend_request", state={}, now=clock(), ttl=timedelta(hours=1))
+        session.commit()
+        clock.advance(hours=2)
+        assert drafts.purge_expired_drafts(session, now=clock()) == 1

@@ -13,6 +13,7 @@ from bot.app import build
 from bot.channels import terminal
 from bot.conversation import Conversation, report_view
 from bot.escalation import Person
+from bot.store.drafts import purge_expired_drafts
 from bot.store.models import Report
 from bot.store.reports import history, status
 from dialogs import diagram
@@ -95,12 +96,13 @@ def _csv_safe(text: str) -> str:
 
 
 def cmd_reminders(args: argparse.Namespace) -> int:
-    """Remind leads of unacknowledged reports and re-escalate old ones (run it from cron, e.g. hourly)."""
+    """Remind leads of unacknowledged reports, re-escalate old ones, discard expired drafts (run it hourly)."""
     core = _core(args)
     with Session(core.db) as session:
         queued = escalation.run_reminders(session, core.config, core.clock())
+        purged = purge_expired_drafts(session, now=core.clock())
         session.commit()
-    print(f"{queued} reminder(s) or re-escalation(s) queued.")
+    print(f"{queued} reminder(s) or re-escalation(s) queued; {purged} expired draft(s) discarded.")
     return 0
 
 

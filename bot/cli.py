@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     close.add_argument("--reason", required=True)
     reports.set_defaults(run=_lazy("bot.lead_commands", "cmd_reports"), reason=None)
 
+    serve = commands.add_parser("serve", help="run the web server for Slack (and Teams)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978") or 3978))
+    serve.set_defaults(run=_lazy("bot.lead_commands", "cmd_serve"))
+
     reminders = commands.add_parser("reminders", help="remind leads of unacknowledged reports (run from cron)")
     reminders.set_defaults(run=_lazy("bot.lead_commands", "cmd_reminders"))
 

@@ -109,3 +109,11 @@ def cmd_reminders(args: argparse.Namespace) -> int:
 def cmd_diagrams(args: argparse.Namespace) -> int:
     """Write each dialog's Mermaid diagram, generated from its definition."""
     return diagram.main([args.out])
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the web server: Slack's events on /slack/events, health on /healthz, the outbox worker beside them."""
+    from bot.server import serve
+
+    serve(_core(args), args.host, args.port)
+    return 0

@@ -1,0 +1,249 @@
+"""The Slack channel: slack-bolt's AsyncApp converts Slack events to the core's neutral events and renders replies
+as Block Kit. No dialog or policy logic lives here.
+
+Dialogs always continue in the person's direct messages, even when started from a channel, so nothing a
+reporter types is shown to a channel. Answers to an @mention are posted in its thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from bot import escalation
+from bot.channels import slack_blocks as blocks
+from bot.conversation import Conversation, Inbound
+from bot.escalation import Person
+from bot.store.drafts import load_draft
+from bot.store.models import SeenEvent
+from bot.store.reports import find_report, history, reports_by, status
+from dialogs.replies import Reply, Text
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: str,
+              on_queued: Callable[[], None] = lambda: None) -> AsyncApp:
+    """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake)."""
+    client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
+    app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
+    app.use(_once_per_event(core))
+    channel = SlackChannel(core, on_queued)
+
+    app.event("message")(channel.on_message)
+    app.event("app_mention")(channel.on_mention)
+    app.event("app_home_opened")(channel.on_home)
+    app.command("/policy")(channel.on_policy_command)
+    app.command("/report")(channel.on_report_command)
+    app.action(blocks.PRESS_ACTION)(channel.on_press)
+    app.action(blocks.LEAD_ACTION)(channel.on_lead_action)
+    app.view("lead_modal")(channel.on_lead_modal)
+    return app
+
+
+def _once_per_event(core: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]:
+    """Slack retries an event it thinks was missed (X-Slack-Retry-Num): handle each event_id once, across restarts
+    and processes, by a unique key in the database. A duplicate is answered 200 so Slack stops retrying."""
+    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and not await asyncio.to_thread(_first_time, core, f"slack:{event_id}"):
+            log.info("duplicate slack event ignored")
+            return BoltResponse(status=200, body="")
+        return await next()
+    return middleware
+
+
+def _first_time(core: Conversation, key: str) -> bool:
+    with Session(core.db) as session:
+        session.add(SeenEvent(key=key[:200], seen_at=core.clock()))
+        try:
+            session.commit()
+        except IntegrityError:
+            return False
+    return True
+
+
+class SlackChannel:
+    """Slack's listeners: each converts in, asks the core, and renders out."""
+
+    def __init__(self, core: Conversation, on_queued: Callable[[], None]):
+        self.core = core
+        self.on_queued = on_queued  # wakes the outbox worker: a report was submitted or a lead acted
+
+    async def _turn(self, event: Inbound) -> list[Reply]:
+        replies = await asyncio.to_thread(self.core.handle, event)
+        self.on_queued()
+        return replies
+
+    @staticmethod
+    def _person(context: AsyncBoltContext, user: str) -> Person:
+        return Person("slack", context.team_id or context.enterprise_id or "", user)
+
+    async def _post(self, client: AsyncWebClient, channel: str, replies: list[Reply], thread_ts: str | None = None
+                    ) -> None:
+        if not replies:
+            return
+        rendered, text = blocks.render(replies)
+        await client.chat_postMessage(channel=channel, blocks=rendered, text=text or "Policy assistant",
+                                      thread_ts=thread_ts)
+
+    async def _dm(self, client: AsyncWebClient, user: str) -> str:
+        opened = await client.conversations_open(users=user)
+        return opened["channel"]["id"]
+
+    async def on_message(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """A direct message to the bot (message.im). Bots, edits and other subtypes are ignored."""
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in (None,
+                                                                                                   "file_share"):
+            return
+        user = event.get("user")
+        if not user:
+            log.warning("slack message without a user ignored")
+            return
+        files = len(event.get("files") or [])
+        replies = await self._turn(Inbound(self._person(context, user), event.get("channel", ""),
+                                           text=str(event.get("text") or ""), files=files))
+        await self._post(client, event["channel"], replies)
+
+    async def on_mention(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """An @mention in a channel: the question is answered in its thread; anything more moves to a DM."""
+        user = event.get("user")
+        if not user or event.get("bot_id"):
+            return
+        text = MENTION.sub("", str(event.get("text") or "")).strip()
+        person = self._person(context, user)
+        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text))
+        if await asyncio.to_thread(self._in_dialog, person):
+            await client.chat_postMessage(channel=event["channel"], thread_ts=event.get("ts"),
+                                          text="I'll carry on with you in a direct message.")
+            await self._post(client, await self._dm(client, user), replies)
+        else:
+            await self._post(client, event["channel"], replies, thread_ts=event.get("thread_ts") or event.get("ts"))
+
+    def _in_dialog(self, person: Person) -> bool:
+        with Session(self.core.db) as session:
+            return load_draft(session, platform=person.platform, workspace=person.workspace,
+                              user_id=person.user_id) is not None
+
+    async def on_policy_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
+                                context: AsyncBoltContext) -> None:
+        """/policy QUESTION: answered privately (ephemeral), inside the 3 seconds Slack allows."""
+        question = str(command.get("text") or "").strip() or "help"
+        replies = await self._turn(Inbound(self._person(context, command.get("user_id", "")),
+                                           command.get("channel_id", ""), text=question))
+        rendered, text = blocks.render(replies)
+        await ack(response_type="ephemeral", blocks=rendered, text=text or "Policy assistant")
+
+    async def on_report_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
+                                context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """/report: the incident report starts in the person's direct messages."""
+        await ack(response_type="ephemeral", text="I've opened a private conversation with you to take the report.")
+        user = command.get("user_id", "")
+        replies = await self._turn(Inbound(self._person(context, user), "", value={"start": "incident_report"}))
+        await self._post(client, await self._dm(client, user), replies)
+
+    async def on_press(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
+                       context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """A button from one of the bot's replies: its value goes to the core; the answer goes to the DM."""
+        await ack()
+        value = blocks.parse_value(str(action.get("value", "")))
+        user = (body.get("user") or {}).get("id", "")
+        if value is None or not user:
+            log.warning("slack button with an unreadable value ignored")
+            return
+        channel = (body.get("channel") or {}).get("id", "")
+        replies = await self._turn(Inbound(self._person(context, user), channel, value=value))
+        target = channel if channel.startswith("D") else await self._dm(client, user)
+        await self._post(client, target, replies)
+
+    async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
+                             action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """A button on a report's alert: view (privately), acknowledge, assign, or open a note / close form."""
+        await ack()
+        user = (body.get("user") or {}).get("id", "")
+        channel = (body.get("channel") or {}).get("id", "")
+        kind = blocks.LEAD_ACTION.match(action.get("action_id", "")).group(1)
+        if kind == "assign":
+            reference = str(action.get("block_id", "")).partition("|")[2]
+            value = {"lead": "assign", "reference": reference,
+                     "assignee": await self._name(client, str(action.get("selected_user", "")))}
+        else:
+            value = blocks.parse_value(str(action.get("value", ""))) or {}
+        reference = str(value.get("reference", ""))
+        person = self._person(context, user)
+        if kind in ("note", "close"):
+            allowed = await asyncio.to_thread(self._may_act, person, reference)
+            if allowed:
+                await client.views_open(trigger_id=body.get("trigger_id", ""),
+                                        view=blocks.lead_modal(kind, reference))
+                return
+        replies = await self._turn(Inbound(person, channel, value={**value, "lead": kind}))
+        await self._private(client, channel, user, replies)
+
+    async def on_lead_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any],
+                            context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """The note or close form submitted."""
+        detail = (((view.get("state") or {}).get("values") or {}).get("detail") or {}).get("value") or {}
+        text = str(detail.get("value") or "").strip()
+        if not text:
+            await ack(response_action="errors", errors={"detail": "Please write something here."})
+            return
+        await ack()
+        meta = blocks.parse_value(str(view.get("private_metadata", ""))) or {}
+        user = (body.get("user") or {}).get("id", "")
+        replies = await self._turn(Inbound(self._person(context, user), "", value={
+            "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))
+        await self._post(client, await self._dm(client, user), replies)
+
+    async def _private(self, client: AsyncWebClient, channel: str, user: str, replies: list[Reply]) -> None:
+        """Only the person who pressed sees this: an ephemeral message in the channel, or a DM."""
+        rendered, text = blocks.render(replies)
+        if channel and not channel.startswith("D"):
+            await client.chat_postEphemeral(channel=channel, user=user, blocks=rendered, text=text or "Report")
+        else:
+            await self._post(client, await self._dm(client, user), replies)
+
+    def _may_act(self, person: Person, reference: str) -> bool:
+        with Session(self.core.db) as session:
+            report = find_report(session, reference)
+            return report is not None and escalation.may_act(self.core.config, report, person)
+
+    async def _name(self, client: AsyncWebClient, user: str) -> str:
+        """A Slack user's display name, for the report's history (their id if Slack won't say)."""
+        if not user:
+            return ""
+        try:
+            profile = (await client.users_info(user=user))["user"]
+            return str(profile.get("real_name") or profile.get("name") or user)
+        except Exception:  # noqa: BLE001 (a name is a nicety; the id still identifies them)
+            return user
+
+    async def on_home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+        """The App Home tab: what the bot does, and the person's own reports with their status."""
+        user = event.get("user", "")
+        if event.get("tab", "home") != "home" or not user:
+            return
+        mine = await asyncio.to_thread(self._own_reports, self._person(context, user))
+        replies: list[Reply] = [Text(f"I answer questions about {self.core.config.school.name}'s social media "
+                                     "policy, quoting the clause I rely on, and take you through reporting an "
+                                     "incident, checking a friend request, or asking for a school account. "
+                                     "Message me, or use /policy and /report.")]
+        replies.append(Text("*Your reports*\n" + ("\n".join(mine) if mine else "You haven't submitted any.")))
+        rendered, _ = blocks.render(replies)
+        await client.views_publish(user_id=user, view={"type": "home", "blocks": rendered})
+
+    def _own_reports(self, person: Person) -> list[str]:
+        with Session(self.core.db) as session:
+            return [f"{r.reference}: {escalation.category_name(r.category)}, {status(history(session, r))}"
+                    for r in reports_by(session, platform=person.platform, workspace=person.workspace,
+                                        user_id=person.user_id)[:20]]
+

@@ -1,0 +1,241 @@
+"""Slack, end to end: signed requests over real HTTP to POST /slack/events, the Web API pointed at a local fake
+that records what the bot sends."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from itertools import count
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.conversation import Conversation
+from bot.school import Presence
+from bot.server import SlackSettings, make_server
+from tests.fake_slack import start_fake_slack
+
+SECRET = "test-signing-secret"
+EVENT_IDS = count(1)
+
+
+def slack_config(core: Conversation):
+    """The embedded configuration with the DSL and the Headteacher on Slack."""
+    leads = dict(core.config.leads)
+    leads["dsl"] = leads["dsl"].model_copy(update={"slack": Presence(users=("UDSL",), channel="CSAFE")})
+    leads["headteacher"] = leads["headteacher"].model_copy(update={"slack": Presence(users=("UHEAD",),
+                                                                                     channel="CHEAD")})
+    return core.config.model_copy(update={"leads": leads})
+
+
+class SlackWorld:
+    """The bot's server and the fake Slack, and helpers to send what Slack would send."""
+
+    def __init__(self, url: str, fake, core):
+        self.url, self.fake, self.core = url, fake, core
+        self.http = aiohttp.ClientSession()
+
+    async def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
+                   headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+        response = await self.http.post(f"{self.url}/slack/events", data=body.encode(), headers={
+            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature,
+            **(headers or {})})
+        await response.read()
+        return response
+
+    async def event(self, event: dict, event_id: str | None = None, **kw) -> aiohttp.ClientResponse:
+        body = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": event,
+                "event_id": event_id or f"Ev{next(EVENT_IDS):06d}", "event_time": int(time.time())}
+        return await self.post(json.dumps(body), "application/json", **kw)
+
+    async def dm(self, user: str, text: str, **kw) -> aiohttp.ClientResponse:
+        return await self.event({"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user,
+                                 "text": text, "ts": f"{time.time():.6f}"}, **kw)
+
+    async def interact(self, payload: dict) -> aiohttp.ClientResponse:
+        payload = {"team": {"id": "T1"}, "api_app_id": "A1", "token": "x", **payload}
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def press(self, user: str, label: str, channel: str | None = None) -> aiohttp.ClientResponse:
+        """Press a button by its label on the last message the bot posted to this user."""
+        button = self.button(label, channel or f"D{user}")
+        return await self.interact({"type": "block_actions", "user": {"id": user}, "trigger_id": "trig",
+                                    "channel": {"id": channel or f"D{user}"}, "container": {"type": "message"},
+                                    "actions": [{**button, "block_id": button.get("block_id", "b"),
+                                                 "type": "button", "action_ts": "1"}]})
+
+    def button(self, label: str, channel: str) -> dict:
+        for call in reversed(self.fake.of("chat.postMessage") + self.fake.of("chat.update")):
+            if call.args.get("channel") != channel:
+                continue
+            for block in call.args.get("blocks") or []:
+                for element in block.get("elements", []):
+                    if element.get("type") == "button" and element["text"]["text"] == label:
+                        return {"action_id": element["action_id"], "value": element.get("value", ""),
+                                "block_id": block.get("block_id", "b")}
+        raise AssertionError(f"no button {label!r} in {channel}")
+
+    def said_to(self, channel: str) -> str:
+        """Everything posted to a channel so far, as one string."""
+        return json.dumps([c.args for c in self.fake.of("chat.postMessage") if c.args.get("channel") == channel])
+
+
+@pytest.fixture
+async def world(core, db):
+    fake, fake_runner, api_url = await start_fake_slack()
+    core = Conversation(kb=core.kb, db=db, config=slack_config(core), clock=core.clock)
+    app = make_server(core, SlackSettings("xoxb-test", SECRET, api_url), delivery_interval=0.05)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    w = SlackWorld(f"http://127.0.0.1:{port}", fake, core)
+    yield w
+    await w.http.close()
+    await runner.cleanup()
+    await fake_runner.cleanup()
+
+
+async def test_a_direct_message_is_answered_with_the_clause_and_its_citation(world):
+    response = await world.dm("U1", "can i accept a friend request from a parent?")
+    assert response.status == 200
+    (posted,) = await world.fake.wait_for("chat.postMessage")
+    assert posted.args["channel"] == "DU1"
+    assert "clause" in json.dumps(posted.args["blocks"])
+    assert "Was this helpful?" in json.dumps(posted.args["blocks"])
+
+
+async def test_a_bad_signature_or_an_old_timestamp_is_refused_with_401(world):
+    body = json.dumps({"type": "event_callback", "event": {"type": "message"}, "event_id": "Ev1"})
+    assert (await world.post(body, "application/json", secret="wrong")).status == 401
+    assert (await world.post(body, "application/json", timestamp=int(time.time()) - 301)).status == 401
+    assert world.fake.of("chat.postMessage") == []
+
+
+async def test_a_retried_event_is_handled_once(world):
+    await world.dm("U1", "can I post photos of pupils?", event_id="EvSAME")
+    await world.fake.wait_for("chat.postMessage")
+    retry = await world.dm("U1", "can I post photos of pupils?", event_id="EvSAME", headers={
+        "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status == 200
+    import asyncio
+
+    await asyncio.sleep(0.3)
+    assert len(world.fake.of("chat.postMessage")) == 1
+
+
+async def test_the_bots_own_messages_and_edits_are_ignored(world):
+    await world.event({"type": "message", "channel_type": "im", "channel": "DU1", "bot_id": "BBOT",
+                       "text": "hello", "ts": "1.0"})
+    await world.event({"type": "message", "subtype": "message_changed", "channel_type": "im", "channel": "DU1",
+                       "ts": "1.0"})
+    await world.dm("U1", "help")
+    posted = await world.fake.wait_for("chat.postMessage")
+    assert len(posted) == 1 and "What would you like to do?" in json.dumps(posted[0].args)
+
+
+async def test_an_at_mention_is_answered_in_its_thread_without_the_mention(world):
+    await world.event({"type": "app_mention", "channel": "CSTAFF", "user": "U1", "ts": "123.456",
+                       "text": "<@UBOT> can I post photos of pupils on my instagram?"})
+    (posted,) = await world.fake.wait_for("chat.postMessage")
+    assert posted.args["channel"] == "CSTAFF" and posted.args["thread_ts"] == "123.456"
+
+
+async def test_policy_slash_command_answers_privately_within_the_request(world):
+    body = urlencode({"command": "/policy", "text": "can I friend a parent on facebook", "user_id": "U1",
+                      "channel_id": "CSTAFF", "team_id": "T1", "trigger_id": "t", "response_url": "http://x/"})
+    response = await world.post(body, "application/x-www-form-urlencoded")
+    answer = await response.json()
+    assert response.status == 200 and answer["response_type"] == "ephemeral"
+    assert "clause" in json.dumps(answer["blocks"])
+
+
+async def test_user_text_echoed_back_is_escaped(world):
+    await world.dm("U1", "help")
+    await world.fake.wait_for("chat.postMessage")
+    await world.press("U1", "Report an incident")
+    await world.fake.wait_for("chat.postMessage", 2)
+    await world.press("U1", "No")
+    await world.fake.wait_for("chat.postMessage", 3)
+    await world.press("U1", "Something else")
+    await world.fake.wait_for("chat.postMessage", 4)
+    await world.dm("U1", "<!channel> and <https://evil.example|your bank>")
+    await world.dm("U1", "A parent wrote <!here> abusive things about me")
+    await world.dm("U1", "today")
+    await world.dm("U1", "Facebook")
+    await world.dm("U1", "a parent")
+    await world.fake.wait_for("chat.postMessage", 9)
+    await world.press("U1", "Nothing yet")
+    await world.fake.wait_for("chat.postMessage", 10)
+    await world.dm("U1", "nothing yet")
+    (summary, ) = (await world.fake.wait_for("chat.postMessage", 11))[-1:]
+    text = json.dumps(summary.args["blocks"])
+    assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text
+
+
+async def test_an_incident_report_reaches_the_lead_channel_and_the_lead_acts_from_there(world):
+    report = urlencode({"command": "/report", "text": "", "user_id": "U1", "channel_id": "CSTAFF",
+                        "team_id": "T1", "trigger_id": "t", "response_url": "http://x/"})
+    assert (await world.post(report, "application/x-www-form-urlencoded")).status == 200
+    await world.fake.wait_for("chat.postMessage")
+    steps = [("press", "No"), ("press", "A worrying post or message by or about a pupil"), ("dm", "AB, Year 9"),
+             ("dm", "AB posted that they feel unsafe at home"), ("dm", "today"), ("dm", "Instagram @ab"),
+             ("dm", "AB, Year 9 pupil"), ("press", "Nothing yet"), ("dm", "Told nobody yet"), ("press", "Submit")]
+    for n, (how, what) in enumerate(steps, start=2):
+        await (world.press("U1", what) if how == "press" else world.dm("U1", what))
+        await world.fake.wait_for("chat.postMessage", n)
+    assert "INC-2026-0001" in world.said_to("DU1")
+
+    (alert,) = [c for c in await world.fake.wait_for("chat.postMessage", len(steps) + 2)
+                if c.args["channel"] == "CSAFE"]
+    assert "INC-2026-0001" in json.dumps(alert.args) and "unsafe at home" not in json.dumps(alert.args)
+
+    await world.press("UHEAD", "View details", channel="CSAFE")  # not the DSL: refused, privately
+    (refused,) = await world.fake.wait_for("chat.postEphemeral")
+    assert refused.args["user"] == "UHEAD" and "only the designated leads" in json.dumps(refused.args)
+
+    await world.press("UDSL", "View details", channel="CSAFE")
+    shown = (await world.fake.wait_for("chat.postEphemeral", 2))[-1]
+    assert shown.args["user"] == "UDSL" and "unsafe at home" in json.dumps(shown.args)
+
+    await world.press("UDSL", "Acknowledge", channel="CSAFE")
+    (update,) = await world.fake.wait_for("chat.update")
+    assert update.args["channel"] == "CSAFE" and "acknowledged" in json.dumps(update.args).lower()
+    told = [c for c in await world.fake.wait_for("chat.postMessage", len(steps) + 3) if c.args["channel"] == "DU1"]
+    assert "has been acknowledged" in json.dumps(told[-1].args)
+
+
+async def test_slack_failing_delays_an_alert_and_it_is_delivered_once(world):
+    world.fake.fail_next("chat.postMessage", 500)
+    world.fake.fail_next("chat.postMessage", 429, **{"Retry-After": "7"})
+    from tests.test_incident_report import report as file_report
+    from tests.talk import Staff
+
+    file_report(Staff(world.core, user="U9", platform="slack"), "A worrying post or message by or about a pupil")
+    world.core.clock.advance(seconds=0)
+    app_delivery_wait = await world.fake.wait_for("chat.postMessage!500")
+    assert app_delivery_wait
+    world.core.clock.advance(seconds=6)
+    await world.fake.wait_for("chat.postMessage!429")
+    world.core.clock.advance(seconds=6)
+    import asyncio
+
+    await asyncio.sleep(0.3)
+    assert world.fake.of("chat.postMessage") == [], "Retry-After: 7 is honoured"
+    world.core.clock.advance(seconds=2)
+    (delivered,) = await world.fake.wait_for("chat.postMessage")
+    assert delivered.args["channel"] == "CSAFE"
+    await asyncio.sleep(0.3)
+    assert len(world.fake.of("chat.postMessage")) == 1
+
+
+async def test_healthz_says_ok(world):
+    response = await world.http.get(f"{world.url}/healthz")
+    assert response.status == 200 and (await response.json())["ok"] is True

@@ -1,0 +1,50 @@
+"""The Slack app manifest asks for exactly what the bot uses, and points everything at the one events URL."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="PyYAML is not installed; the manifest is not checked")
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest" / "slack.yaml"
+EVENTS_URL = "https://YOUR-HOST/slack/events"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict:
+    return yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+
+
+def test_it_is_a_version_one_manifest_for_the_policy_assistant(manifest):
+    assert manifest["_metadata"] == {"major_version": 1, "minor_version": 1}
+    assert manifest["display_information"]["name"] == "Policy Assistant"
+    assert 0 < len(manifest["display_information"]["description"]) <= 140
+    assert manifest["features"]["bot_user"] == {"display_name": "policy-assistant", "always_online": True}
+
+
+def test_it_asks_for_exactly_the_scopes_the_bot_uses(manifest):
+    assert manifest["oauth_config"]["scopes"] == {"bot": [
+        "app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write", "users:read"]}
+
+
+def test_it_hears_mentions_direct_messages_and_the_home_tab(manifest):
+    events = manifest["settings"]["event_subscriptions"]
+    assert events == {"request_url": EVENTS_URL, "bot_events": ["app_home_opened", "app_mention", "message.im"]}
+    assert manifest["features"]["app_home"] == {"home_tab_enabled": True, "messages_tab_enabled": True,
+                                                "messages_tab_read_only_enabled": False}
+
+
+def test_it_has_the_two_slash_commands(manifest):
+    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert set(commands) == {"/policy", "/report"}
+    assert commands["/policy"]["usage_hint"] == "Can I accept a parent's friend request?"
+    assert all(c["url"] == EVENTS_URL and c["should_escape"] is False and c["description"]
+               for c in commands.values())
+
+
+def test_buttons_reach_the_bot_over_http(manifest):
+    settings = manifest["settings"]
+    assert settings["interactivity"] == {"is_enabled": True, "request_url": EVENTS_URL}
+    assert settings["socket_mode_enabled"] is False
+    assert settings["org_deploy_enabled"] is False and settings["token_rotation_enabled"] is False

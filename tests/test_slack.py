@@ -159,22 +159,14 @@ async def test_policy_slash_command_answers_privately_within_the_request(world):
 async def test_user_text_echoed_back_is_escaped(world):
     await world.dm("U1", "help")
     await world.fake.wait_for("chat.postMessage")
-    await world.press("U1", "Report an incident")
-    await world.fake.wait_for("chat.postMessage", 2)
-    await world.press("U1", "No")
-    await world.fake.wait_for("chat.postMessage", 3)
-    await world.press("U1", "Something else")
-    await world.fake.wait_for("chat.postMessage", 4)
-    await world.dm("U1", "<!channel> and <https://evil.example|your bank>")
-    await world.dm("U1", "A parent wrote <!here> abusive things about me")
-    await world.dm("U1", "today")
-    await world.dm("U1", "Facebook")
-    await world.dm("U1", "a parent")
-    await world.fake.wait_for("chat.postMessage", 9)
-    await world.press("U1", "Nothing yet")
-    await world.fake.wait_for("chat.postMessage", 10)
-    await world.dm("U1", "nothing yet")
-    (summary, ) = (await world.fake.wait_for("chat.postMessage", 11))[-1:]
+    steps = [("press", "Report an incident"), ("press", "No"), ("press", "Something else"),
+             ("dm", "<!channel> and <https://evil.example|your bank>"),
+             ("dm", "A parent wrote <!here> abusive things about me"), ("dm", "today"), ("dm", "Facebook"),
+             ("dm", "a parent"), ("press", "Nothing yet"), ("dm", "nothing yet")]
+    for n, (how, what) in enumerate(steps, start=2):  # one at a time, as a person waits for each question
+        await (world.press("U1", what) if how == "press" else world.dm("U1", what))
+        await world.fake.wait_for("chat.postMessage", n)
+    summary = world.fake.of("chat.postMessage")[-1]
     text = json.dumps(summary.args["blocks"])
     assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text

@@ -248,10 +248,11 @@ def alert(message: dict[str, Any]) -> tuple[list[Block], str]:
                                                            separators=(",", ":")), style)
 
     elements = [lead_button("view", "View details")]
+    if status == "open":
+        elements.append(lead_button("acknowledge", "Acknowledge", "primary"))
+    elements.append(lead_button("note", "Add a note"))  # a closed report still takes notes (appended, never edited)
     if status != "closed":
-        if status == "open":
-            elements.append(lead_button("acknowledge", "Acknowledge", "primary"))
-        elements += [lead_button("note", "Add a note"), lead_button("close", "Close", "danger"),
+        elements += [lead_button("close", "Close", "danger"),
                      {"type": "users_select", "action_id": "lead:assign",
                       "placeholder": _plain("Assign to…", BUTTON_TEXT)}]
     blocks += _actions(elements, block_id=f"{ASSIGN_BLOCK}{ref}")

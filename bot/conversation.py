@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot import escalation
+from bot.answers import DECLINES
 from bot.escalation import Person
 from bot.school import SchoolConfig
 from bot.store import drafts, outbox
@@ -300,12 +301,10 @@ class Conversation:
                 Option("Yes", {"feedback": "yes", "source": best.clause.source, "clause": best.clause.number}),
                 Option("No", {"feedback": "no", "source": best.clause.source, "clause": best.clause.number}))))
         elif result.reason == "empty":
-            replies.append(Text("Ask me a question about the social media policy, for example: \"Can I accept a "
-                                "friend request from a parent?\" Or type 'help'."))
+            replies.append(Text(f"{DECLINES['empty']} Or type 'help'."))
         else:
             contact = self.config.school.contact
-            replies.append(Text("The policy doesn't answer that, and I'd rather not guess. "
-                                f"Please ask {contact}."))
+            replies.append(Text(f"{DECLINES['not_covered']} Please ask {contact}."))
             ask_label = f"Ask {self.config.leads[self.config.school.ask_role].title}"
             replies.append(Choices("I can pass your question on:", (
                 Option(ask_label, {"ask_lead": True, "question": result.question[:1500]}),)))

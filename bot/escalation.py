@@ -17,6 +17,7 @@ from bot.store import outbox
 from bot.store.models import Report, ReportEvent
 from bot.store.reports import (add_event, create_report, find_report, history, list_reports, next_reference,
                                status)
+from dialogs.account_request import ACCOUNT_REQUEST_CATEGORY
 from dialogs.engine import Submission
 from dialogs.incident_report import CATEGORY_NAMES
 
@@ -56,10 +57,12 @@ class Outcome:
     events: tuple[ReportEvent, ...] = ()
 
 
+REPORT_CATEGORIES = {**CATEGORY_NAMES, ACCOUNT_REQUEST_CATEGORY: "Request for a school social media account"}
+
+
 def category_name(category: str) -> str:
     """A report category in words."""
-    return CATEGORY_NAMES.get(category, "Request for a school social media account"
-                              if category == "account_request" else category.replace("_", " ").capitalize())
+    return REPORT_CATEGORIES.get(category, category.replace("_", " ").capitalize())
 
 
 def submit(session: Session, config: SchoolConfig, submission: Submission, reporter: Person,

@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.store.models import OutboxMessage, Report
-from dialogs.replies import Confirmation, Summary
+from dialogs.replies import Confirmation, Question, Summary
 from tests.talk import Staff
 
 WHAT = "A parent posted that I am a useless teacher who should be sacked"
@@ -120,14 +120,19 @@ def test_an_answer_that_cannot_be_used_is_asked_again_kindly(core, step_answers,
     assert staff.asked == question
 
 
-def test_the_summary_lets_any_answer_be_changed_before_submitting(core):
-    staff = Staff(core)
+def fill_to_summary(staff: Staff) -> None:
+    """An "other" report answered up to its summary."""
     start_report(staff)
     staff.answers("No", "Something else", "me", WHAT, "yesterday", "Facebook", "a parent", "Nothing yet",
                   "nothing yet")
+
+
+def test_the_summary_lets_any_answer_be_changed_before_submitting(core):
+    staff = Staff(core)
+    fill_to_summary(staff)
     staff.press("Change an answer")
     staff.press("What happened")
-    assert WHAT in staff.of(type(staff.replies[-1]))[0].current
+    assert WHAT in staff.of(Question)[0].current
     staff.say("A parent posted that I should be sacked, in capitals")
     summary = staff.of(Summary)[0]
     assert dict((f.label, f.value) for f in summary.fields)["What happened"] == \
@@ -136,9 +141,7 @@ def test_the_summary_lets_any_answer_be_changed_before_submitting(core):
 
 def test_changing_the_category_asks_the_questions_the_new_category_needs_and_drops_the_rest(core):
     staff = Staff(core)
-    start_report(staff)
-    staff.answers("No", "Something else", "me", WHAT, "yesterday", "Facebook", "a parent", "Nothing yet",
-                  "nothing yet")
+    fill_to_summary(staff)
     staff.press("Change an answer")
     staff.press("Category")
     staff.press("Contact from a journalist or the media")

@@ -2,6 +2,7 @@
 that records what the bot sends."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -124,8 +125,6 @@ async def test_a_retried_event_is_handled_once(world):
     retry = await world.dm("U1", "can I post photos of pupils?", event_id="EvSAME", headers={
         "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     assert retry.status == 200
-    import asyncio
-
     await asyncio.sleep(0.3)
     assert len(world.fake.of("chat.postMessage")) == 1
 
@@ -212,11 +211,11 @@ async def test_slack_failing_delays_an_alert_and_it_is_delivered_once(world):
 
     file_report(Staff(world.core, user="U9", platform="slack"), "A worrying post or message by or about a pupil")
     await world.fake.wait_for("chat.postMessage!500")  # the first attempt fails; the alert waits
+    await attempts_recorded(world, 1)  # move the clock only once the worker has scheduled its retry
     world.core.clock.advance(seconds=6)
     await world.fake.wait_for("chat.postMessage!429")
+    await attempts_recorded(world, 2)
     world.core.clock.advance(seconds=6)
-    import asyncio
-
     await asyncio.sleep(0.3)
     assert world.fake.of("chat.postMessage") == [], "Retry-After: 7 is honoured"
     world.core.clock.advance(seconds=2)
@@ -224,6 +223,21 @@ async def test_slack_failing_delays_an_alert_and_it_is_delivered_once(world):
     assert delivered.args["channel"] == "CSAFE"
     await asyncio.sleep(0.3)
     assert len(world.fake.of("chat.postMessage")) == 1
+
+
+async def attempts_recorded(world, attempts: int) -> None:
+    """Wait until the Slack alert's failed attempts are written to the outbox."""
+    from sqlmodel import Session, select
+
+    from bot.store.models import OutboxMessage
+
+    for _ in range(500):
+        with Session(world.core.db) as session:
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.platform == "slack")).all()
+        if rows and rows[0].attempts >= attempts:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"outbox attempts never reached {attempts}")
 
 
 async def test_healthz_says_ok(world):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,6 +18,8 @@ class Call:
 
     method: str
     args: dict[str, Any]
+    token: str = ""  # the bearer token it was made with (the bot's xoxb-, or the app-level xapp- for sockets)
+    answered: dict[str, Any] = field(default_factory=dict)  # what the fake answered (a posted message's ts)
 
 
 @dataclass
@@ -26,7 +29,10 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     failures: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (method, status, headers)
     hang: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)  # users.info real names by user id
+    socket_url: str = ""  # what apps.connections.open hands out: the Socket Mode websocket to connect to
     _ts: int = 0
+    _views: int = 0
 
     def of(self, method: str) -> list[Call]:
         """The recorded calls to one method."""
@@ -34,13 +40,22 @@ class FakeSlack:
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Wait until at least `count` calls to `method` have been made (the bot works after acking)."""
+        return await self.wait_until(lambda: self.of(method), count, timeout, what=method)
+
+    def posted_to(self, channel: str) -> list[Call]:
+        """The chat.postMessage calls to one channel (a person's DM is D + their id)."""
+        return [c for c in self.of("chat.postMessage") if c.args.get("channel") == channel]
+
+    async def wait_until(self, found: Callable[[], list[Call]], count: int = 1, timeout: float = 10.0,
+                         what: str = "calls") -> list[Call]:
+        """Wait until `found()` lists at least `count` calls, and return them."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(self.of(method)) < count:
+        while len(found()) < count:
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{method}: {len(self.of(method))} calls, wanted {count}; "
+                raise AssertionError(f"{what}: {len(found())} calls, wanted {count}; "
                                      f"calls: {[c.method for c in self.calls]}")
             await asyncio.sleep(0.02)
-        return self.of(method)
+        return found()
 
     def fail_next(self, method: str, status: int, **headers: str) -> None:
         """Make the next call to `method` answer with this HTTP status."""
@@ -57,15 +72,17 @@ class FakeSlack:
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         args = {**dict(request.query), **args}  # some SDK methods send their arguments in the query string
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if method in self.hang:
             await asyncio.sleep(60)
         for i, (failing, status, headers) in enumerate(self.failures):
             if failing == method:
                 del self.failures[i]
-                self.calls.append(Call(f"{method}!{status}", args))
+                self.calls.append(Call(f"{method}!{status}", args, token))
                 return web.json_response({"ok": False, "error": "fake_failure"}, status=status, headers=headers)
-        self.calls.append(Call(method, args))
-        return web.json_response(self.answer(method, args))
+        answered = self.answer(method, args)
+        self.calls.append(Call(method, args, token, answered))
+        return web.json_response(answered)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -76,7 +93,16 @@ class FakeSlack:
             self._ts += 1
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts") or f"1700000000.{self._ts:06d}"}
         if method == "users.info":
-            return {"ok": True, "user": {"id": args.get("user"), "real_name": f"Name of {args.get('user')}"}}
+            user = str(args.get("user"))
+            name = self.names.get(user, f"Name of {user}")
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": name,
+                                         "profile": {"real_name": name, "display_name": ""}}}
+        if method in ("views.open", "views.publish"):
+            self._views += 1
+            return {"ok": True, "view": {**(args.get("view") or {}), "id": f"V{self._views:04d}"}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False,
+                                                                                "error": "no_socket_server"}
         return {"ok": True}
 
 
@@ -85,6 +111,7 @@ async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner, str]:
     fake = FakeSlack()
     app = web.Application()
     app.router.add_post("/api/{method}", fake.handle)
+    app.router.add_get("/api/{method}", fake.handle)  # the SDK sends a few read methods (users.info) as GET
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -3,104 +3,11 @@ that records what the bot sends."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import time
-from itertools import count
 from urllib.parse import urlencode
 
-import aiohttp
-import pytest
-from aiohttp import web
-
-from bot.conversation import Conversation
-from bot.school import Presence
-from bot.server import SlackSettings, make_server
-from tests.fake_slack import start_fake_slack
-
-SECRET = "test-signing-secret"
-EVENT_IDS = count(1)
-
-
-def slack_config(core: Conversation):
-    """The embedded configuration with the DSL and the Headteacher on Slack."""
-    leads = dict(core.config.leads)
-    leads["dsl"] = leads["dsl"].model_copy(update={"slack": Presence(users=("UDSL",), channel="CSAFE")})
-    leads["headteacher"] = leads["headteacher"].model_copy(update={"slack": Presence(users=("UHEAD",),
-                                                                                     channel="CHEAD")})
-    return core.config.model_copy(update={"leads": leads})
-
-
-class SlackWorld:
-    """The bot's server and the fake Slack, and helpers to send what Slack would send."""
-
-    def __init__(self, url: str, fake, core):
-        self.url, self.fake, self.core = url, fake, core
-        self.http = aiohttp.ClientSession()
-
-    async def post(self, body: str, content_type: str, *, timestamp: int | None = None, secret: str = SECRET,
-                   headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
-        ts = str(timestamp if timestamp is not None else int(time.time()))
-        signature = "v0=" + hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-        response = await self.http.post(f"{self.url}/slack/events", data=body.encode(), headers={
-            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature,
-            **(headers or {})})
-        await response.read()
-        return response
-
-    async def event(self, event: dict, event_id: str | None = None, **kw) -> aiohttp.ClientResponse:
-        body = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event": event,
-                "event_id": event_id or f"Ev{next(EVENT_IDS):06d}", "event_time": int(time.time())}
-        return await self.post(json.dumps(body), "application/json", **kw)
-
-    async def dm(self, user: str, text: str, **kw) -> aiohttp.ClientResponse:
-        return await self.event({"type": "message", "channel_type": "im", "channel": f"D{user}", "user": user,
-                                 "text": text, "ts": f"{time.time():.6f}"}, **kw)
-
-    async def interact(self, payload: dict) -> aiohttp.ClientResponse:
-        payload = {"team": {"id": "T1"}, "api_app_id": "A1", "token": "x", **payload}
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
-
-    async def press(self, user: str, label: str, channel: str | None = None) -> aiohttp.ClientResponse:
-        """Press a button by its label on the last message the bot posted to this user."""
-        button = self.button(label, channel or f"D{user}")
-        return await self.interact({"type": "block_actions", "user": {"id": user}, "trigger_id": "trig",
-                                    "channel": {"id": channel or f"D{user}"}, "container": {"type": "message"},
-                                    "actions": [{**button, "block_id": button.get("block_id", "b"),
-                                                 "type": "button", "action_ts": "1"}]})
-
-    def button(self, label: str, channel: str) -> dict:
-        for call in reversed(self.fake.of("chat.postMessage") + self.fake.of("chat.update")):
-            if call.args.get("channel") != channel:
-                continue
-            for block in call.args.get("blocks") or []:
-                for element in block.get("elements", []):
-                    if element.get("type") == "button" and element["text"]["text"] == label:
-                        return {"action_id": element["action_id"], "value": element.get("value", ""),
-                                "block_id": block.get("block_id", "b")}
-        raise AssertionError(f"no button {label!r} in {channel}")
-
-    def said_to(self, channel: str) -> str:
-        """Everything posted to a channel so far, as one string."""
-        return json.dumps([c.args for c in self.fake.of("chat.postMessage") if c.args.get("channel") == channel])
-
-
-@pytest.fixture
-async def world(core, db):
-    fake, fake_runner, api_url = await start_fake_slack()
-    core = Conversation(kb=core.kb, db=db, config=slack_config(core), clock=core.clock)
-    app = make_server(core, SlackSettings("xoxb-test", SECRET, api_url), delivery_interval=0.05)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    w = SlackWorld(f"http://127.0.0.1:{port}", fake, core)
-    yield w
-    await w.http.close()
-    await runner.cleanup()
-    await fake_runner.cleanup()
+from tests.slack_world import world  # noqa: F401 (the fixture)
 
 
 async def test_a_direct_message_is_answered_with_the_clause_and_its_citation(world):

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -167,27 +168,37 @@ class SlackChannel:
 
     async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                              action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        """A button on a report's alert: view (privately), acknowledge, assign, or open a note / close form."""
+        """A button or the user picker on a report's alert: view (privately), acknowledge, assign, or open a note
+        or close form. Anyone who may not act gets the core's refusal, which is recorded, and no form."""
         await ack()
         user = (body.get("user") or {}).get("id", "")
         channel = (body.get("channel") or {}).get("id", "")
         kind = blocks.LEAD_ACTION.match(action.get("action_id", "")).group(1)
-        if kind == "assign":
-            reference = str(action.get("block_id", "")).partition("|")[2]
-            value = {"lead": "assign", "reference": reference,
-                     "assignee": await self._name(client, str(action.get("selected_user", "")))}
+        if kind == "assign":  # a users_select carries no value: the report is named in its block's id
+            value: dict[str, Any] = {"reference": blocks.assign_reference(str(action.get("block_id", ""))) or ""}
         else:
             value = blocks.parse_value(str(action.get("value", ""))) or {}
-        reference = str(value.get("reference", ""))
         person = self._person(context, user)
-        if kind in ("note", "close"):
-            allowed = await asyncio.to_thread(self._may_act, person, reference)
-            if allowed:
-                await client.views_open(trigger_id=body.get("trigger_id", ""),
-                                        view=blocks.lead_modal(kind, reference))
+        if kind in ("assign", "note", "close") and await asyncio.to_thread(
+                self._may_change, person, str(value.get("reference", "")), kind):
+            if kind != "assign":
+                await self._open_form(client, body, channel, user, kind, str(value["reference"]))
                 return
+            # Looked up only for someone allowed to assign: nobody else's pick reaches the Web API.
+            value["assignee"] = await self._name(client, str(action.get("selected_user") or ""))
         replies = await self._turn(Inbound(person, channel, value={**value, "lead": kind}))
         await self._private(client, channel, user, replies)
+
+    async def _open_form(self, client: AsyncWebClient, body: dict[str, Any], channel: str, user: str, kind: str,
+                         reference: str) -> None:
+        """The note or close form; Slack refuses it once the press's trigger_id is 3 seconds old, so say so."""
+        try:
+            await client.views_open(trigger_id=str(body.get("trigger_id") or ""),
+                                    view=blocks.lead_modal(kind, reference))
+        except SlackApiError as failure:
+            log.warning("slack form could not be opened: %s", failure.response.get("error", "unknown"))
+            await self._private(client, channel, user, [Text("Sorry, Slack didn't let me open the form in time. "
+                                                             "Please press the button again.", tone="warning")])
 
     async def on_lead_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any],
                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
@@ -197,8 +208,12 @@ class SlackChannel:
         if not text:
             await ack(response_action="errors", errors={"detail": "Please write something here."})
             return
-        await ack()
         meta = blocks.parse_value(str(view.get("private_metadata", ""))) or {}
+        if meta.get("lead") not in blocks.MODALS:  # only our own forms carry this callback id; anything else is odd
+            log.warning("slack form without a known action ignored")
+            await ack()
+            return
+        await ack()
         user = (body.get("user") or {}).get("id", "")
         replies = await self._turn(Inbound(self._person(context, user), "", value={
             "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))
@@ -212,10 +227,14 @@ class SlackChannel:
         else:
             await self._post(client, await self._dm(client, user), replies)
 
-    def _may_act(self, person: Person, reference: str) -> bool:
+    def _may_change(self, person: Person, reference: str, kind: str) -> bool:
+        """Whether a form should open (or a name be looked up): the person is one of the report's leads, and the
+        report is still open to this action. Otherwise the core gives its answer (refused, or already closed)."""
         with Session(self.core.db) as session:
             report = find_report(session, reference)
-            return report is not None and escalation.may_act(self.core.config, report, person)
+            if report is None or not escalation.may_act(self.core.config, report, person):
+                return False
+            return kind == "note" or status(history(session, report)) != "closed"  # a closed report takes notes
 
     async def _name(self, client: AsyncWebClient, user: str) -> str:
         """A Slack user's display name, for the report's history (their id if Slack won't say)."""

@@ -140,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     diagrams.add_argument("--out", default="dialogs/diagrams", metavar="DIR")
     diagrams.set_defaults(run=_lazy("bot.lead_commands", "cmd_diagrams"))
 
+    manifests = commands.add_parser("manifest", help="build an app package to install the bot").add_subparsers(
+        dest="platform", required=True)
+    teams = manifests.add_parser("teams", help="the Teams app package (manifest.json and icons, zipped)")
+    teams.add_argument("--app-id", metavar="GUID", help="the bot's Microsoft app id (default: MICROSOFT_APP_ID)")
+    teams.add_argument("--out", default="policy-assistant-teams.zip", metavar="FILE")
+    teams.add_argument("--bot-domain", metavar="HOST", help="the bot's public host, added to validDomains")
+    teams.add_argument("--website", metavar="URL", help="the school's website, linked from the app's details")
+    teams.add_argument("--privacy-url", metavar="URL", help="the school's privacy notice (default: --website)")
+    teams.add_argument("--terms-url", metavar="URL", help="terms of use (default: the privacy notice)")
+    teams.add_argument("--app-version", metavar="X.Y.Z", help="raise it to upload a changed package (default 1.0.0)")
+    teams.set_defaults(run=_lazy("bot.teams_manifest", "cmd_manifest_teams"))
+
     policies = commands.add_parser("policies", help="the policy documents").add_subparsers(dest="action",
                                                                                         required=True)
     listing = policies.add_parser("list", help="list the policies and their clause counts")

@@ -117,3 +117,18 @@ class Feedback(SQLModel, table=True):
     source: str = Field(max_length=100)
     clause: str = Field(max_length=200)
     helpful: bool
+
+
+class TeamsAddress(SQLModel, table=True):
+    """Where the bot can reach someone or somewhere in Teams without being spoken to first (a conversation
+    reference): captured from every activity, since Teams gives a service URL only with an inbound message."""
+
+    __tablename__ = "teams_address"
+
+    key: str = Field(primary_key=True, max_length=250)  # "user:<id>", "channel:<id>" or "tenant:<id>"
+    service_url: str = Field(max_length=300)
+    tenant_id: str = Field(default="", max_length=100)
+    conversation_id: str = Field(default="", max_length=300)  # a user's personal chat with the bot, or the channel
+    member_id: str = Field(default="", max_length=200)  # a user's Teams id (29:…), which the connector wants
+    bot_id: str = Field(default="", max_length=200)
+    updated_at: datetime

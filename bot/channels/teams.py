@@ -1,0 +1,342 @@
+"""The Teams channel: Bot Framework activities through botbuilder's CloudAdapter, converted to the core's neutral
+events; replies rendered as Adaptive Cards. No dialog or policy logic lives here, and botbuilder stays inside this
+module and its two neighbours, so moving to Microsoft's successor SDK is a change here only.
+
+Dialogs always continue in the person's personal chat with the bot, even when started from a channel, so nothing
+a reporter types is shown to a team. Questions asked in a channel are answered in their thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import CardFactory, InvokeResponse, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes
+from sqlmodel import Session
+
+from bot.channels import teams_cards as cards
+from bot.channels.teams_connector import Connector
+from bot.conversation import Conversation, Inbound
+from bot.delivery import RetryLater, Undeliverable
+from bot.escalation import Person
+from bot.store import addresses
+from bot.store.drafts import load_draft
+from bot.store.seen import first_time
+from dialogs.replies import Reply, Text
+
+log = logging.getLogger(__name__)
+EXECUTE = "adaptiveCard/action"  # the invoke an Action.Execute button sends
+FILE_TYPES = ("image/", "video/", "audio/", "application/vnd.microsoft.teams.file")
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsSettings:
+    """The bot's Microsoft app registration, from the environment; an empty app id means no authentication."""
+
+    app_id: str = ""
+    password: str = ""
+    app_type: str = "MultiTenant"
+    tenant_id: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> "TeamsSettings":
+        """From MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE and MICROSOFT_APP_TENANT_ID."""
+        return cls(env.get("MICROSOFT_APP_ID", "").strip(), env.get("MICROSOFT_APP_PASSWORD", ""),
+                   env.get("MICROSOFT_APP_TYPE", "").strip() or "MultiTenant",
+                   env.get("MICROSOFT_APP_TENANT_ID", "").strip())
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether requests must carry a valid Bot Framework token."""
+        return bool(self.app_id)
+
+
+class _AdapterConfig:
+    """The attribute names botbuilder's configuration objects are read by."""
+
+    def __init__(self, settings: TeamsSettings):
+        self.APP_ID = settings.app_id
+        self.APP_PASSWORD = settings.password
+        self.APP_TYPE = settings.app_type
+        self.APP_TENANTID = settings.tenant_id
+
+
+def build_adapter(settings: TeamsSettings) -> CloudAdapter:
+    """botbuilder's CloudAdapter for these credentials."""
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
+
+    async def on_error(turn: TurnContext, error: Exception) -> None:
+        # No message text in the log: only what failed and where.
+        log.error("teams turn failed: %s", type(error).__name__, exc_info=error)
+        try:
+            await turn.send_activity("Sorry, something went wrong on my side. Please try again in a moment.")
+        except Exception:  # noqa: BLE001 (the connector itself may be what failed)
+            log.warning("teams: could not say sorry after a failed turn")
+
+    adapter.on_turn_error = on_error
+    return adapter
+
+
+def person_of(activity: Activity) -> Person:
+    """Who sent an activity. Their Entra object id is stable across bots and is what leads are configured by;
+    the Emulator sends none, so the channel's own id stands in."""
+    sender = activity.from_property
+    user = (sender.aad_object_id or sender.id) if sender else ""
+    return Person("teams", tenant_of(activity), user or "", name=(sender.name or "") if sender else "")
+
+
+def tenant_of(activity: Activity) -> str:
+    """The Microsoft 365 tenant an activity comes from."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = data.get("tenant") if isinstance(data.get("tenant"), dict) else {}
+    return str(tenant.get("id") or (activity.conversation.tenant_id if activity.conversation else "") or "")
+
+
+def _channel_data(activity: Activity, key: str) -> str:
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    entry = data.get(key)
+    return str(entry.get("id") or "") if isinstance(entry, dict) else ""
+
+
+class TeamsBot:
+    """The bot botbuilder calls for each activity: converts in, asks the core, renders out."""
+
+    def __init__(self, core: Conversation, connector: Connector, on_queued: Callable[[], None] = lambda: None):
+        self.core, self.connector, self.on_queued = core, connector, on_queued
+        self._known: dict[str, tuple[str, ...]] = {}  # addresses already stored by this process
+
+    async def on_turn(self, turn: TurnContext) -> None:
+        """Handle one activity."""
+        activity = turn.activity
+        await asyncio.to_thread(self._remember, activity)
+        if activity.type == ActivityTypes.message:
+            await self._on_message(turn)
+        elif activity.type == ActivityTypes.invoke:
+            await self._on_invoke(turn)
+        elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
+            await self._on_install(turn)
+
+    # ---- messages and button presses -------------------------------------------------------------------------
+    async def _on_message(self, turn: TurnContext) -> None:
+        activity = turn.activity
+        if activity.id and not await asyncio.to_thread(
+                first_time, self.core.db, f"teams:{activity.conversation.id}:{activity.id}", self.core.clock()):
+            log.info("duplicate teams activity ignored")
+            return
+        if activity.value is not None:
+            value = cards.read_submit(activity.value)
+            if value is None:
+                log.warning("teams button with unreadable data ignored")
+                await self._reply(turn, [Text("Sorry, I couldn't read that button. Type 'help' to see what I can "
+                                              "do.")])
+                return
+            await self._press(turn, value)
+            return
+        text = (TurnContext.remove_recipient_mention(activity) or "").strip()
+        files = sum(1 for a in activity.attachments or [] if str(a.content_type or "").startswith(FILE_TYPES))
+        person = person_of(activity)
+        replies = await self._turn(Inbound(person, activity.conversation.id, text=text, files=files))
+        if self._personal(activity) or not await asyncio.to_thread(self._in_dialog, person):
+            await self._reply(turn, replies)
+        else:
+            await self._reply(turn, [Text("I'll carry on with you in a personal chat.")])
+            await self._private(turn, replies)
+
+    async def _press(self, turn: TurnContext, value: dict[str, Any]) -> None:
+        """A button (Action.Submit or Action.Execute): its value goes to the core."""
+        activity = turn.activity
+        person = person_of(activity)
+        if "lead" in value and value.get("assignee"):
+            value["assignee"] = await self._name(activity, str(value["assignee"]))
+        replies = await self._turn(Inbound(person, activity.conversation.id, value=value))
+        private = "lead" in value or await asyncio.to_thread(self._in_dialog, person)
+        if self._personal(activity) or not private:
+            await self._reply(turn, replies)
+        else:  # a lead's view of a report, or a dialog: never in the channel
+            await self._private(turn, replies)
+
+    async def _on_invoke(self, turn: TurnContext) -> None:
+        """Action.Execute arrives as an invoke that must be answered in the HTTP response."""
+        activity = turn.activity
+        action = activity.value.get("action") if isinstance(activity.value, dict) else None
+        value = cards.read_submit(action.get("data")) if activity.name == EXECUTE and isinstance(action, dict) \
+            else None
+        if value is None:
+            await turn.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(
+                status=400 if activity.name == EXECUTE else 501,
+                body={"statusCode": 400, "type": "application/vnd.microsoft.error",
+                      "value": {"code": "BadRequest", "message": "This action is not supported."}})))
+            return
+        await self._press(turn, value)
+        await turn.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(
+            status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                              "value": "Done"})))
+
+    async def _on_install(self, turn: TurnContext) -> None:
+        """The bot added to a team or a personal chat: say hello, and tell the IT lead the channel's id."""
+        activity = turn.activity
+        bot_id = activity.recipient.id if activity.recipient else ""
+        added = [m.id for m in activity.members_added or []]
+        if activity.type == ActivityTypes.conversation_update and bot_id not in added:
+            return
+        if activity.type == ActivityTypes.installation_update and activity.action != "add":
+            return
+        if self._personal(activity):
+            await self._reply(turn, [Text(f"Hello! I answer questions about {self.core.config.school.name}'s social "
+                                          "media policy, quoting the clause I rely on, and I can take you through "
+                                          "reporting an incident, checking a friend request or asking for a "
+                                          "school account. Type 'help' to start.")])
+            return
+        channel = _channel_data(activity, "channel") or _channel_data(activity, "team")
+        await self._reply(turn, [Text("Hello! I'm the policy assistant. To send report alerts here, your IT lead "
+                                      f"puts this channel's id in the bot's configuration: {channel}")])
+
+    # ---- sending ---------------------------------------------------------------------------------------------
+    async def _turn(self, event: Inbound) -> list[Reply]:
+        replies = await asyncio.to_thread(self.core.handle, event)
+        self.on_queued()  # a report was submitted or a lead acted: wake the outbox worker
+        return replies
+
+    @staticmethod
+    def _personal(activity: Activity) -> bool:
+        kind = activity.conversation.conversation_type if activity.conversation else None
+        return kind in (None, "personal")
+
+    async def _reply(self, turn: TurnContext, replies: list[Reply]) -> None:
+        if replies:
+            await turn.send_activity(_card_activity(replies))
+
+    async def _private(self, turn: TurnContext, replies: list[Reply]) -> None:
+        """Send to the person's personal chat with the bot, starting one if there is none yet."""
+        if not replies:
+            return
+        activity = turn.activity
+        person = person_of(activity)
+        try:
+            conversation = await self._personal_chat(activity, person)
+            await self.connector.post(activity.service_url, conversation,
+                                      _card_activity(replies).serialize())
+        except (RetryLater, Undeliverable) as problem:
+            log.warning("teams: could not open a personal chat (%s)", problem)
+            await self._reply(turn, [Text("I couldn't message you privately. Please open a chat with me (find me "
+                                          "under Apps) and try again there.", tone="warning")])
+
+    async def _personal_chat(self, activity: Activity, person: Person) -> str:
+        known = await asyncio.to_thread(self._address, f"user:{person.user_id}")
+        if known is not None and known.conversation_id:
+            return known.conversation_id
+        conversation, _ = await self.connector.create_conversation(
+            activity.service_url, tenant_id=person.workspace, bot_id=activity.recipient.id,
+            member_id=activity.from_property.id)
+        await asyncio.to_thread(self._store, f"user:{person.user_id}", service_url=activity.service_url,
+                                tenant_id=person.workspace, conversation_id=conversation,
+                                member_id=activity.from_property.id, bot_id=activity.recipient.id)
+        return conversation
+
+    async def _name(self, activity: Activity, member: str) -> str:
+        """A picked person's display name, for the report's history (their id if Teams won't say)."""
+        name = await self.connector.member_name(activity.service_url, activity.conversation.id, member)
+        return name or member
+
+    # ---- the database ----------------------------------------------------------------------------------------
+    def _in_dialog(self, person: Person) -> bool:
+        with Session(self.core.db) as session:
+            return load_draft(session, platform=person.platform, workspace=person.workspace,
+                              user_id=person.user_id) is not None
+
+    def _address(self, key: str) -> addresses.TeamsAddress | None:
+        with Session(self.core.db) as session:
+            return addresses.find(session, key)
+
+    def _store(self, key: str, **fields: str) -> None:
+        with Session(self.core.db) as session:
+            addresses.remember(session, key=key, now=self.core.clock(), **fields)
+            session.commit()
+        self._known[key] = tuple(fields.get(name, "") for name in addresses.FIELDS)
+
+    def _remember(self, activity: Activity) -> None:
+        """Keep where this activity came from, so alerts and updates can be sent there later."""
+        if not activity.service_url:
+            return
+        person = person_of(activity)
+        common = {"service_url": activity.service_url, "tenant_id": person.workspace,
+                  "bot_id": activity.recipient.id if activity.recipient else ""}
+        wanted: dict[str, dict[str, str]] = {}
+        if person.workspace:
+            wanted[f"tenant:{person.workspace}"] = common
+        if person.user_id and activity.from_property is not None:
+            personal = self._personal(activity) and activity.conversation is not None
+            wanted[f"user:{person.user_id}"] = {**common, "member_id": activity.from_property.id or "",
+                                                "conversation_id": activity.conversation.id if personal else ""}
+        for key in ("channel", "team"):  # a team's General channel has the team's id
+            channel = _channel_data(activity, key)
+            if channel:
+                wanted[f"channel:{channel}"] = {**common, "conversation_id": channel}
+        for key, fields in wanted.items():
+            row = tuple(fields.get(name, "") for name in addresses.FIELDS)
+            if self._known.get(key) != row:
+                if len(self._known) > 10_000:  # a bound, not a cache policy: the database is the truth
+                    self._known.clear()
+                self._store(key, **fields)
+
+
+def _card_activity(replies: list[Reply]) -> Activity:
+    card, preview = cards.render(replies)
+    return Activity(type=ActivityTypes.message, summary=preview, attachments=[CardFactory.adaptive_card(card)])
+
+
+# ---- the HTTP endpoint ---------------------------------------------------------------------------------------
+def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Request], Any]:
+    """POST /api/messages. Calls `process_activity` itself rather than `CloudAdapter.process`, which in 4.17
+    serialises an invoke response twice and answers every Action.Execute with a 500."""
+    async def handle(request: web.Request) -> web.Response:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return _problem(415, "Send the activity as application/json.")
+        try:
+            body = await request.json()
+        except ValueError:
+            return _problem(400, "The body is not valid JSON.")
+        activity, problem = _read_activity(body)
+        if activity is None:
+            return _problem(400, problem)
+        try:
+            auth = await adapter.bot_framework_authentication.authenticate_request(
+                activity, request.headers.get("Authorization", ""))
+        except Exception as failure:  # noqa: BLE001 (a missing, forged or expired token is a 401, never a 500)
+            log.warning("teams request refused: %s", type(failure).__name__)
+            return _problem(401, "Unauthorized.")
+        try:
+            response = await adapter.process_activity(auth, activity, bot.on_turn)
+        except PermissionError:
+            return _problem(401, "Unauthorized.")
+        if response is not None:
+            return web.json_response(response.body, status=response.status)
+        return web.Response(status=200)
+    return handle
+
+
+def _read_activity(body: Any) -> tuple[Activity | None, str]:
+    """The activity in a request body, or why it is not one."""
+    if not isinstance(body, dict):
+        return None, "The body must be a Bot Framework activity (a JSON object)."
+    try:
+        activity = Activity().deserialize(body)
+    except Exception:  # noqa: BLE001 (msrest raises several kinds for a malformed field)
+        return None, "The activity could not be read."
+    if not activity.type:
+        return None, "The activity has no type."
+    if not activity.service_url or activity.conversation is None or not activity.conversation.id:
+        return None, "The activity needs a serviceUrl and a conversation id."
+    if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.from_property is None:
+        return None, "The activity needs a sender (from)."
+    return activity, ""
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,79 @@
+"""Delivering outbox messages to Teams: alerts as a new thread in a lead's channel (the card edited in place as the
+report's status changes), and messages to reporters and leads in their personal chat with the bot.
+
+Teams lets a bot post only where it has been: the service URL and tenant come from the addresses stored when the
+bot was installed or spoken to. Until the bot has seen a team, its alerts wait in the outbox rather than fail.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from botbuilder.core import CardFactory
+from botbuilder.schema import Activity, ActivityTypes
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.channels import teams_cards as cards
+from bot.channels.teams_connector import Connector
+from bot.delivery import RetryLater
+from bot.store import addresses
+from bot.store.models import OutboxMessage, TeamsAddress
+
+UNKNOWN_WAIT = 300  # seconds before trying again a channel or person the bot has not met yet
+SEPARATOR = "|"
+
+
+class TeamsSender:
+    """Sends outbox messages through the Bot Connector service."""
+
+    def __init__(self, db: Engine, connector: Connector, clock: Callable[[], datetime], app_id: str = ""):
+        self.db, self.connector, self.clock = db, connector, clock
+        self.default_bot_id = f"28:{app_id}" if app_id else ""
+
+    async def send(self, message: OutboxMessage, earlier_ref: str) -> str:
+        """Post the message (or replace the earlier card) and return "activity|conversation|service url"."""
+        card, preview = cards.outbox_card(message.message)
+        activity = Activity(type=ActivityTypes.message, summary=preview,
+                            attachments=[CardFactory.adaptive_card(card)]).serialize()
+        if earlier_ref:
+            activity_id, conversation, service_url = earlier_ref.split(SEPARATOR, 2)
+            await self.connector.update(service_url, conversation, activity_id, activity)
+            return earlier_ref
+        if message.target_kind == "channel":
+            return await self._to_channel(message.target, activity)
+        return await self._to_person(message.target, activity)
+
+    async def _to_channel(self, channel: str, activity: dict) -> str:
+        address = await asyncio.to_thread(self._find, f"channel:{channel}", fallback=True)
+        conversation, activity_id = await self.connector.create_conversation(
+            address.service_url, tenant_id=address.tenant_id, bot_id=address.bot_id or self.default_bot_id,
+            channel_id=channel, activity=activity)
+        activity_id = activity_id or conversation.partition(";messageid=")[2]  # a thread's id carries its root
+        return SEPARATOR.join((activity_id, conversation, address.service_url))
+
+    async def _to_person(self, user: str, activity: dict) -> str:
+        address = await asyncio.to_thread(self._find, f"user:{user}", fallback=True)
+        conversation = address.conversation_id if address.key.startswith("user:") else ""
+        if not conversation:
+            conversation, _ = await self.connector.create_conversation(
+                address.service_url, tenant_id=address.tenant_id, bot_id=address.bot_id or self.default_bot_id,
+                member_id=address.member_id if address.key.startswith("user:") and address.member_id else user)
+            await asyncio.to_thread(self._keep_chat, user, address, conversation)
+        activity_id = await self.connector.post(address.service_url, conversation, activity)
+        return SEPARATOR.join((activity_id, conversation, address.service_url))
+
+    def _find(self, key: str, fallback: bool) -> TeamsAddress:
+        """The stored address, else (for a person or channel not met yet) the tenant's, else wait."""
+        with Session(self.db, expire_on_commit=False) as session:
+            found = addresses.find(session, key) or (addresses.newest(session) if fallback else None)
+        if found is None or not found.service_url:
+            raise RetryLater("the bot has not been added to Teams here yet", delay=UNKNOWN_WAIT)
+        return found
+
+    def _keep_chat(self, user: str, address: TeamsAddress, conversation: str) -> None:
+        with Session(self.db) as session:
+            addresses.remember(session, key=f"user:{user}", now=self.clock(), service_url=address.service_url,
+                               tenant_id=address.tenant_id, conversation_id=conversation, bot_id=address.bot_id)
+            session.commit()

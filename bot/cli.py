@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the web server for Slack (and Teams)")
     serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3978") or 3978))
+    serve.add_argument("--socket", action="store_true",
+                       help="take Slack's events over Socket Mode (SLACK_APP_TOKEN), for a server without a public "
+                            "URL")
     serve.set_defaults(run=_lazy("bot.lead_commands", "cmd_serve"))
 
     reminders = commands.add_parser("reminders", help="remind leads of unacknowledged reports (run from cron)")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 
@@ -112,8 +113,17 @@ def cmd_diagrams(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the web server: Slack's events on /slack/events, health on /healthz, the outbox worker beside them."""
+    """Run the web server: Slack on /slack/events (or Socket Mode), Teams, /healthz, and the outbox worker."""
+    from bot.channels import slack_socket
     from bot.server import serve
 
-    serve(_core(args), args.host, args.port)
+    socket = bool(getattr(args, "socket", False))
+    if socket and (problem := slack_socket.problem(os.environ)):
+        print(problem, file=sys.stderr)  # checked before anything starts, so the reason is the only output
+        return 2
+    try:
+        serve(_core(args), args.host, args.port, socket=socket)
+    except slack_socket.SocketModeRefused as refused:
+        print(refused, file=sys.stderr)
+        return 2
     return 0

@@ -1,4 +1,4 @@
-"""One aiohttp server for every channel: `POST /slack/events`, `GET /healthz` (Teams' `/api/messages` joins it).
+"""One aiohttp server for every channel: `POST /slack/events`, `POST /api/messages` (Teams), `GET /healthz`.
 
 It also runs the outbox worker, and the reminders once an hour, beside the web handlers.
 """
@@ -18,8 +18,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bot import escalation
+from bot.channels import slack_socket
 from bot.channels.slack import build_app
 from bot.channels.slack_sender import SlackSender
+from bot.channels.teams import TeamsBot, TeamsSettings, build_adapter, messages_handler
+from bot.channels.teams_connector import AppToken, Connector, NoToken
+from bot.channels.teams_sender import TeamsSender
 from bot.conversation import Conversation
 from bot.delivery import Delivery, Sender
 
@@ -34,20 +38,24 @@ class SlackSettings:
     token: str
     signing_secret: str
     api_url: str = DEFAULT_API_URL
+    app_token: str = ""  # set for Socket Mode: Slack's requests come over a websocket, not to /slack/events
 
     @classmethod
-    def from_env(cls) -> "SlackSettings | None":
-        """From SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_API_URL; None when Slack is not configured."""
+    def from_env(cls, *, socket: bool = False) -> "SlackSettings | None":
+        """From SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (SLACK_APP_TOKEN instead with `socket`) and SLACK_API_URL;
+        None when Slack is not configured."""
         token, secret = os.environ.get("SLACK_BOT_TOKEN", ""), os.environ.get("SLACK_SIGNING_SECRET", "")
-        if not token or not secret:
+        app_token = os.environ.get("SLACK_APP_TOKEN", "").strip() if socket else ""
+        if not token or not (app_token if socket else secret):
             return None
         url = os.environ.get("SLACK_API_URL", "").strip() or DEFAULT_API_URL
-        return cls(token, secret, url if url.endswith("/") else url + "/")  # the SDK joins method names onto it
+        return cls(token, secret, url if url.endswith("/") else url + "/", app_token)  # the SDK joins names on
 
 
-def make_server(core: Conversation, slack: SlackSettings | None, *, delivery_interval: float = 2.0,
-                reminder_interval: float = 3600.0) -> web.Application:
-    """The web application with its background workers."""
+def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSettings | None = None, *,
+                delivery_interval: float = 2.0, reminder_interval: float = 3600.0,
+                teams_timeout: float = 10.0) -> web.Application:
+    """The web application with its background workers; a channel whose settings are None is off."""
     senders: dict[str, Sender] = {}
     delivery = Delivery(core.db, senders, core.clock)
     app = web.Application(client_max_size=1024 * 1024)
@@ -56,9 +64,22 @@ def make_server(core: Conversation, slack: SlackSettings | None, *, delivery_int
         bolt = build_app(core, token=slack.token, signing_secret=slack.signing_secret, api_url=slack.api_url,
                          on_queued=delivery.wake)
         senders["slack"] = SlackSender(AsyncWebClient(token=slack.token, base_url=slack.api_url, timeout=10))
-        app.router.add_post("/slack/events", _slack_handler(bolt))
+        if slack.app_token:
+            app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token))
+        else:
+            app.router.add_post("/slack/events", _slack_handler(bolt))
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
+    connector: Connector | None = None
+    if teams is not None:
+        connector = Connector(AppToken(teams.app_id, teams.password, teams.tenant_id) if teams.authenticated
+                              else NoToken(), timeout=teams_timeout)
+        bot = TeamsBot(core, connector, on_queued=delivery.wake)
+        senders["teams"] = TeamsSender(core.db, connector, core.clock, teams.app_id)
+        app.router.add_post("/api/messages", messages_handler(build_adapter(teams), bot))
+        if not teams.authenticated:
+            log.warning("Teams: MICROSOFT_APP_ID is not set, so /api/messages accepts requests WITHOUT "
+                        "authentication (fine for the Bot Framework Emulator, never for a real deployment)")
 
     async def workers(app: web.Application):
         stop = asyncio.Event()
@@ -71,6 +92,8 @@ def make_server(core: Conversation, slack: SlackSettings | None, *, delivery_int
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if connector is not None:
+            await connector.close()
 
     app.cleanup_ctx.append(workers)
     return app
@@ -117,7 +140,8 @@ async def _reminders(core: Conversation, stop: asyncio.Event, interval: float, d
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-def serve(core: Conversation, host: str, port: int) -> None:
-    """Run the server until interrupted."""
+def serve(core: Conversation, host: str, port: int, *, socket: bool = False) -> None:
+    """Run the server until interrupted; with `socket`, Slack's requests come over Socket Mode."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(make_server(core, SlackSettings.from_env()), host=host, port=port, print=None)
+    web.run_app(make_server(core, SlackSettings.from_env(socket=socket), TeamsSettings.from_env(os.environ)),
+                host=host, port=port, print=None)

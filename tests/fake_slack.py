@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 
 @dataclass
@@ -27,7 +27,8 @@ class FakeSlack:
     """The recorded calls and the failures queued for upcoming calls."""
 
     calls: list[Call] = field(default_factory=list)
-    failures: list[tuple[str, int, dict[str, str]]] = field(default_factory=list)  # (method, status, headers)
+    # (method, HTTP status, headers, the error its answer names) for upcoming calls
+    failures: list[tuple[str, int, dict[str, str], str]] = field(default_factory=list)
     hang: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)  # users.info real names by user id
     socket_url: str = ""  # what apps.connections.open hands out: the Socket Mode websocket to connect to
@@ -57,9 +58,9 @@ class FakeSlack:
             await asyncio.sleep(0.02)
         return found()
 
-    def fail_next(self, method: str, status: int, **headers: str) -> None:
-        """Make the next call to `method` answer with this HTTP status."""
-        self.failures.append((method, status, headers))
+    def fail_next(self, method: str, status: int, *, error: str = "fake_failure", **headers: str) -> None:
+        """Make the next call to `method` answer with this HTTP status (and `ok: false`, naming the error)."""
+        self.failures.append((method, status, headers, error))
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -75,11 +76,11 @@ class FakeSlack:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if method in self.hang:
             await asyncio.sleep(60)
-        for i, (failing, status, headers) in enumerate(self.failures):
+        for i, (failing, status, headers, error) in enumerate(self.failures):
             if failing == method:
                 del self.failures[i]
                 self.calls.append(Call(f"{method}!{status}", args, token))
-                return web.json_response({"ok": False, "error": "fake_failure"}, status=status, headers=headers)
+                return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
         answered = self.answer(method, args)
         self.calls.append(Call(method, args, token, answered))
         return web.json_response(answered)
@@ -118,3 +119,61 @@ async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner, str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     return fake, runner, f"http://127.0.0.1:{port}/api/"
+
+
+@dataclass
+class FakeSocketMode:
+    """A stand-in for Slack's Socket Mode endpoint: it greets each connection with `hello`, sends the envelopes a
+    test gives it, and records what the bot sends back (acks carrying the envelope_id, and any payload)."""
+
+    received: list[dict[str, Any]] = field(default_factory=list)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()  # answers the client's pings itself, as Slack does
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"},
+                                "connection_info": {"app_id": "A1"}})
+        self.sockets.append(socket)
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self.received.append(json.loads(message.data))
+        return socket
+
+    async def send(self, envelope: dict[str, Any], timeout: float = 10.0) -> None:
+        """Send an envelope over the bot's connection, once it has connected."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.sockets:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the bot never connected to the Socket Mode endpoint")
+            await asyncio.sleep(0.02)
+        await self.sockets[-1].send_json(envelope)
+
+    async def ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait for the bot's acknowledgement of one envelope, and return it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for message in self.received:
+                if message.get("envelope_id") == envelope_id:
+                    return message
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no ack for {envelope_id}; received: {self.received}")
+            await asyncio.sleep(0.02)
+
+    async def close(self) -> None:
+        """Close every connection (before the server stops, so no handler is left waiting)."""
+        for socket in self.sockets:
+            await socket.close()
+
+
+async def start_fake_socket_mode() -> tuple[FakeSocketMode, web.AppRunner, str]:
+    """Start the Socket Mode stand-in on a free loopback port; returns it, its runner, and its ws:// URL."""
+    fake = FakeSocketMode()
+    app = web.Application()
+    app.router.add_get("/link", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    return fake, runner, f"ws://127.0.0.1:{port}/link?ticket=fake"

@@ -1,6 +1,7 @@
 """The Slack app manifest asks for exactly what the bot uses, and points everything at the one events URL."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,17 @@ def test_buttons_reach_the_bot_over_http(manifest):
     assert settings["interactivity"] == {"is_enabled": True, "request_url": EVENTS_URL}
     assert settings["socket_mode_enabled"] is False
     assert settings["org_deploy_enabled"] is False and settings["token_rotation_enabled"] is False
+
+
+def test_the_socket_mode_manifest_is_the_same_app_with_socket_mode_on_and_no_urls(manifest):
+    socket = yaml.safe_load((MANIFEST.parent / "slack-socket.yaml").read_text(encoding="utf-8"))
+
+    def without_urls(node):
+        if isinstance(node, dict):
+            return {k: without_urls(v) for k, v in node.items() if k not in ("url", "request_url")}
+        return [without_urls(v) for v in node] if isinstance(node, list) else node
+
+    expected = without_urls(manifest)
+    expected["settings"]["socket_mode_enabled"] = True
+    assert socket == expected
+    assert '"url"' not in json.dumps(socket) and '"request_url"' not in json.dumps(socket)

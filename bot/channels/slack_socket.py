@@ -1,0 +1,83 @@
+"""Slack over Socket Mode, for a school without a public URL: the bot opens a websocket to Slack, and Bolt receives
+events, button presses, forms and slash commands over it instead of on POST /slack/events. The same Bolt app and
+listeners serve both; only the transport differs, so Socket Mode needs no signing secret (nothing arrives
+unasked). The websocket's address comes from apps.connections.open, a Web API call made with the app-level
+token through the Bolt app's client, so SLACK_API_URL applies to it as to every other call.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+
+from aiohttp import ClientError, web
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+log = logging.getLogger(__name__)
+APP_TOKEN_PREFIX = "xapp-"
+# apps.connections.open errors that waiting cannot cure: stop with the reason instead of retrying for ever.
+REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired",
+           "account_inactive", "missing_scope", "invalid_token"}
+
+
+class SocketModeRefused(RuntimeError):
+    """Slack will not open a Socket Mode connection with this app-level token."""
+
+
+def problem(env: Mapping[str, str]) -> str:
+    """What stops Socket Mode from starting with these settings, in words; "" when nothing does."""
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if not app_token:
+        return ("--socket needs SLACK_APP_TOKEN: an app-level token (xapp-...) with the connections:write scope, "
+                "made in the app's settings under Basic Information > App-Level Tokens.")
+    if not app_token.startswith(APP_TOKEN_PREFIX):
+        return ("SLACK_APP_TOKEN should be the app-level token, which starts with xapp- (the xoxb- token is "
+                "SLACK_BOT_TOKEN).")
+    if not env.get("SLACK_BOT_TOKEN", "").strip():
+        return "--socket needs SLACK_BOT_TOKEN too: the Bot User OAuth Token (xoxb-...) the bot answers with."
+    return ""
+
+
+def connection(bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0
+               ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """An aiohttp cleanup context that keeps the Socket Mode connection open while the server runs."""
+    async def socket_mode(_: web.Application) -> AsyncIterator[None]:
+        # Made inside the running loop: the SDK's client starts its message-processing task when it is created.
+        handler = AsyncSocketModeHandler(bolt, app_token, ping_interval=ping_interval)
+        try:
+            handler.client.wss_uri = await _first_address(handler)
+        except BaseException:
+            await handler.close_async()
+            raise
+        # Connected in the background, so /healthz and Teams answer meanwhile; the SDK retries a failed connection
+        # and reconnects when Slack asks it to (Slack recycles each socket every few hours).
+        connecting = asyncio.create_task(handler.connect_async())
+        log.info("slack socket mode connecting")
+        try:
+            yield
+        finally:
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+            await handler.close_async()
+    return socket_mode
+
+
+async def _first_address(handler: AsyncSocketModeHandler) -> str | None:
+    """The first websocket address, asked for here so that a refused token stops the start with its reason (the
+    SDK would retry it for ever); None after a passing failure, which the SDK's own retries deal with."""
+    try:
+        return await handler.client.issue_new_wss_url()
+    except SlackApiError as failure:
+        error = str(failure.response.get("error", "")) if isinstance(failure.response.data, dict) else ""
+        if error in REFUSED:
+            raise SocketModeRefused(f"Slack refused SLACK_APP_TOKEN ({error}). Use the app-level token (xapp-...) "
+                                    "with the connections:write scope, and turn Socket Mode on in the app's "
+                                    "settings.") from None
+        log.warning("slack socket mode: no address yet (%s); retrying", error or failure.response.status_code)
+    except (ClientError, asyncio.TimeoutError, OSError) as failure:
+        log.warning("slack socket mode: could not reach slack (%s); retrying", type(failure).__name__)
+    return None

@@ -1,0 +1,171 @@
+"""Slack over Socket Mode, for a school without a public URL: the bot asks the Web API (at SLACK_API_URL) for a
+websocket address with its app-level token, connects, acknowledges each envelope over the socket, and answers
+through the Web API just as it does over HTTP. The Socket Mode endpoint is a local aiohttp websocket."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import count
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.channels.slack_socket import SocketModeRefused
+from bot.cli import main
+from bot.conversation import Conversation
+from bot.server import SlackSettings, make_server
+from tests.fake_slack import FakeSlack, FakeSocketMode, start_fake_slack, start_fake_socket_mode
+from tests.slack_world import TEAM, event_envelope, slack_config, start_site
+
+ENVELOPES = count(1)
+
+
+@dataclass
+class SocketWorld:
+    """The bot's server in Socket Mode, the fake Web API, and the fake Socket Mode endpoint."""
+
+    api: FakeSlack
+    socket: FakeSocketMode
+    url: str
+
+    async def envelope(self, kind: str, payload: dict, *, retry_attempt: int = 0) -> str:
+        """Send one envelope as Slack does; returns its envelope_id."""
+        envelope_id = f"env-{next(ENVELOPES)}"
+        await self.socket.send({"envelope_id": envelope_id, "type": kind, "payload": payload,
+                                "accepts_response_payload": kind != "events_api", "retry_attempt": retry_attempt,
+                                "retry_reason": "timeout" if retry_attempt else ""})
+        return envelope_id
+
+    async def dm(self, user: str, text: str, event_id: str | None = None, **kw) -> str:
+        return await self.envelope("events_api", event_envelope({
+            "type": "message", "channel_type": "im", "channel": f"D{user}", "user": user, "text": text,
+            "ts": f"{time.time():.6f}"}, event_id), **kw)
+
+
+@pytest.fixture
+async def socket_world(core, db, monkeypatch):
+    api, api_runner, api_url = await start_fake_slack()
+    socket, socket_runner, socket_url = await start_fake_socket_mode()
+    api.socket_url = socket_url
+    # Configured exactly as `serve --socket` reads it: no signing secret, and SLACK_API_URL without its slash.
+    for name, value in {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-test",
+                        "SLACK_API_URL": api_url.rstrip("/")}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    settings = SlackSettings.from_env(socket=True)
+    core = Conversation(kb=core.kb, db=db, config=slack_config(core), clock=core.clock)
+    runner, port = await start_site(make_server(core, settings, delivery_interval=0.05))
+    yield SocketWorld(api, socket, f"http://127.0.0.1:{port}")
+    await runner.cleanup()
+    await socket.close()
+    await socket_runner.cleanup()
+    await api_runner.cleanup()
+
+
+async def test_the_socket_address_comes_from_the_web_api_asked_with_the_app_level_token(socket_world):
+    (opened,) = await socket_world.api.wait_for("apps.connections.open")
+    assert opened.token == "xapp-test"
+
+
+async def test_a_direct_message_is_acked_over_the_socket_and_answered_through_the_web_api(socket_world):
+    envelope_id = await socket_world.dm("U1", "can i accept a friend request from a parent?")
+    ack = await socket_world.socket.ack(envelope_id)
+    assert ack == {"envelope_id": envelope_id}
+    (posted,) = await socket_world.api.wait_for("chat.postMessage")
+    assert posted.token == "xoxb-test" and posted.args["channel"] == "DU1"
+    assert "clause" in json.dumps(posted.args["blocks"]) and "Was this helpful?" in json.dumps(posted.args)
+
+
+async def test_a_slash_command_is_answered_privately_in_its_ack(socket_world):
+    envelope_id = await socket_world.envelope("slash_commands", {
+        "command": "/policy", "text": "can I friend a parent on facebook", "user_id": "U1", "channel_id": "CSTAFF",
+        "team_id": TEAM, "api_app_id": "A1", "trigger_id": "t", "response_url": "http://x/"})
+    ack = await socket_world.socket.ack(envelope_id)
+    assert ack["payload"]["response_type"] == "ephemeral" and "clause" in json.dumps(ack["payload"]["blocks"])
+
+
+async def test_a_redelivered_event_is_acked_again_and_handled_once(socket_world, caplog):
+    caplog.set_level(logging.INFO, logger="bot.channels.slack")
+    first = await socket_world.dm("U1", "can I post photos of pupils?", event_id="EvSOCKET")
+    await socket_world.socket.ack(first)
+    (answer,) = await socket_world.api.wait_for("chat.postMessage")
+    again = await socket_world.dm("U1", "can I post photos of pupils?", event_id="EvSOCKET", retry_attempt=1)
+    assert await socket_world.socket.ack(again) == {"envelope_id": again}, "acked, so Slack stops redelivering"
+    # The duplicate is turned away before the ack is sent, so by now it is decided and logged.
+    assert "duplicate slack event ignored" in caplog.messages
+    assert socket_world.api.of("chat.postMessage") == [answer]
+
+
+async def test_in_socket_mode_the_http_events_url_is_off_and_healthz_answers(socket_world):
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{socket_world.url}/healthz") as health:
+            assert health.status == 200
+        async with http.post(f"{socket_world.url}/slack/events", data=b"{}") as events:
+            assert events.status == 404, "nothing unsigned is accepted over HTTP when there is no signing secret"
+
+
+async def test_a_refused_app_token_stops_the_start_with_its_reason(core, db):
+    api, api_runner, api_url = await start_fake_slack()
+    api.fail_next("apps.connections.open", 200, error="invalid_auth")
+    server = make_server(Conversation(kb=core.kb, db=db, config=core.config, clock=core.clock),
+                         SlackSettings("xoxb-test", "", api_url, app_token="xapp-wrong"))
+    runner = web.AppRunner(server)
+    with pytest.raises(SocketModeRefused, match="invalid_auth.*connections:write"):
+        await runner.setup()
+    await runner.cleanup()
+    await api_runner.cleanup()
+
+
+# ---- `python -m bot serve --socket` ---------------------------------------------------------------------------
+@pytest.fixture
+def socket_env(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path))
+    for name in ("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "DATABASE_URL",
+                 "MICROSOFT_APP_ID", "MICROSOFT_APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "--socket needs SLACK_APP_TOKEN"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"}, "starts with xapp-"),
+    ({"SLACK_APP_TOKEN": "xapp-1"}, "--socket needs SLACK_BOT_TOKEN"),
+])
+def test_serve_socket_without_the_tokens_it_needs_says_so_and_exits_2(socket_env, monkeypatch, capsys, env, says):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--socket", "--port", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert says in err and "Traceback" not in err and out == ""
+
+
+@pytest.fixture
+def api_in_a_thread() -> Iterator[tuple[FakeSlack, str]]:
+    """The fake Web API on its own event loop, since `serve` runs the bot's loop in this thread until it stops."""
+    loop = asyncio.new_event_loop()
+    api, runner, url = loop.run_until_complete(start_fake_slack())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield api, url
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=10)
+    loop.close()
+
+
+def test_serve_socket_with_a_token_slack_refuses_says_why_and_exits_2(socket_env, monkeypatch, capsys,
+                                                                       api_in_a_thread):
+    api, url = api_in_a_thread
+    api.fail_next("apps.connections.open", 200, error="not_allowed_token_type")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-revoked")
+    monkeypatch.setenv("SLACK_API_URL", url)
+    assert main(["serve", "--socket", "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "Slack refused SLACK_APP_TOKEN (not_allowed_token_type)" in err and "Traceback" not in err
+    assert [c.token for c in api.of("apps.connections.open!200")] == ["xapp-revoked"]

@@ -59,6 +59,15 @@ def test_shared_wording_is_shown_once_naming_every_policy(kb: KnowledgeBase):
     assert sum("follow or engage with current or prior pupils" in a.clause.text for a in result.answers) == 1
 
 
+def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBase):
+    # Three policies share "The tone of content ... Key words to consider ... are:" and its four one-word bullets.
+    # The copies merge, but the bullets are different clauses, and the lead-in with its list is one more.
+    tone = [c for c in kb.clauses if c.title == "Tone" and c.source == "ashlands-primary"]
+    assert {c.text.split("\n")[0][:20] for c in tone} >= {"Engaging", "Conversational", "Informative",
+                                                          "Friendly (on certain", "The tone of content "}
+    assert all(set(c.also_in) == {"kings-school", "school-template"} for c in tone)
+
+
 @pytest.mark.parametrize("question", [
     "Where do I park my car?",
     "When is the next INSET day?",

@@ -46,7 +46,7 @@ def main() -> None:
     policies, clauses = [p for p, _ in read], [c for _, cs in read for c in cs]
     full = Vocabulary.load()
     no_concepts = Vocabulary(full.shorthand, {}, 1, full.domain, full.known)
-    no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known)
+    no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known, (), full.exact)
     no_typos = {"correct": lambda self, word: None}
     no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
     candidates = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from knowledge.analysis import analyse
 from knowledge.search import KnowledgeBase
 
 
@@ -148,3 +149,15 @@ def test_a_shorthand_counts_as_one_word_however_many_it_expands_to(kb: Knowledge
 
 def test_year_groups_written_as_plurals_are_pupils(kb: KnowledgeBase):
     assert "@pupil" in kb.index.parse("can i message my yr 10s").analysed.concepts
+
+
+def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: KnowledgeBase):
+    concepts = lambda text: set(analyse(text, kb.vocab).concepts)
+    assert "@family" not in concepts("issues relating to work")  # "relatives" is family; "relating" is not
+    assert "@respond" not in concepts("moderation is the responsibility of the team")
+    assert "@political" not in concepts("if you want to criticise, do it politely")
+    assert "@manager" not in concepts("in the course of their employment")
+    assert "@media" in concepts("a reporter from the local paper")  # not only "report"
+    assert "@report_verb" in concepts("I want to report it")
+    # The same words listed under two ideas name both.
+    assert {"@monitor", "@access"} <= concepts("can I look through her profile")

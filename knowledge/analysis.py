@@ -81,6 +81,7 @@ class Vocabulary:
     known: frozenset[str]  # every surface word the vocabulary knows, for the typo corrector
     question_types: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # opening words -> answer terms
     exact: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # words as written -> concepts
+    broader: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "@self_harm" -> ("@safeguarding",)
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
@@ -117,7 +118,8 @@ class Vocabulary:
         question_types = tuple(
             (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
             for cue, targets in data.get("question_types", {}).items())
-        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact)
+        broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
+        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader)
 
     def answer_terms(self, question_words: list[str]) -> list[str]:
         """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
@@ -165,8 +167,10 @@ def analyse(text: str, vocab: Vocabulary) -> Analysed:
     return analyse_words(words(text), vocab)
 
 
-def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
-    """Analyse text already split into words (see `words`)."""
+def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = False) -> Analysed:
+    """Analyse text already split into words (see `words`). With `broaden` (for questions), a concept also
+    names the wider ideas it is a case of: a question about self-harm is answered by the clauses on
+    safeguarding concerns, though a clause on safeguarding in general does not become one about self-harm."""
     all_words = _expand(text_words, vocab.shorthand)
     all_shares = _shares(text_words, vocab.shorthand)
     all_stems = [stem(w) for w in all_words]
@@ -189,9 +193,11 @@ def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
             if named is not None:
                 covered = [content_index[j] for j in range(i, i + length) if content_index[j] >= 0]
                 if covered or length > 1:
+                    span = (min(covered), max(covered) + 1) if covered else (-1, -1)
                     for concept in named:
-                        concepts.append(concept)
-                        spans.append((min(covered), max(covered) + 1) if covered else (-1, -1))
+                        for c in (concept, *(vocab.broader.get(concept, ()) if broaden else ())):
+                            concepts.append(c)
+                            spans.append(span)
                 i += length - 1
                 break
         i += 1

@@ -161,3 +161,12 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@report_verb" in concepts("I want to report it")
     # The same words listed under two ideas name both.
     assert {"@monitor", "@access"} <= concepts("can I look through her profile")
+
+
+def test_a_case_of_a_wider_idea_also_finds_clauses_on_the_wider_idea(kb: KnowledgeBase):
+    # Grooming is a safeguarding concern: the question names it, the policies speak of safeguarding concerns.
+    question = kb.index.parse("a pupil told me online that they are being groomed")
+    assert {"@grooming", "@safeguarding"} <= set(question.analysed.concepts)
+    # Only questions are broadened: a clause about safeguarding in general is not one about grooming.
+    assert "@grooming" not in analyse("raises a safeguarding concern", kb.vocab).concepts
+    assert "@safeguarding" not in analyse("targets for grooming", kb.vocab).concepts

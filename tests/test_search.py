@@ -170,3 +170,25 @@ def test_a_case_of_a_wider_idea_also_finds_clauses_on_the_wider_idea(kb: Knowled
     # Only questions are broadened: a clause about safeguarding in general is not one about grooming.
     assert "@grooming" not in analyse("raises a safeguarding concern", kb.vocab).concepts
     assert "@safeguarding" not in analyse("targets for grooming", kb.vocab).concepts
+
+
+def test_clauses_that_state_rules_are_told_from_descriptions(kb: KnowledgeBase):
+    rules = {c.text: flag for c, flag in zip(kb.clauses, kb.states_rule)}
+    assert rules["Staff are not permitted to follow or engage with current or prior pupils of the school on any "
+                 "personal social media network account."]
+    assert rules["Don’t use social media to air internal grievances"]  # a Don'ts list
+    assert not any(flag for text, flag in rules.items() if text.startswith("The internet provides a range"))
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("can I post photos of my class?", True),
+    ("am i allowed on insta at lunch", True),
+    ("is it ok to tag colleagues", True),
+    ("do we have to reply to comments", True),
+    ("who approves new school accounts?", False),
+    ("what happens if a pupil posts something about me", False),
+])
+def test_questions_asking_whether_something_is_allowed_are_recognised(question: str, asks: bool):
+    from knowledge.analysis import words
+    from knowledge.search import _PERMISSION
+    assert bool(_PERMISSION.search(" ".join(words(question)))) == asks

@@ -22,6 +22,7 @@ from knowledge.routing import route
 MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start; nobody types more on a phone
 ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
 OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
+SHOWN = 3  # answers a person sees; an on-topic question is answered when one of them covers enough of it
 NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # terminal colour codes, control bytes
 _CANDIDATES = 30  # clauses scored for coverage before the final order is set
@@ -112,7 +113,11 @@ class KnowledgeBase:
         best = ranked[0]
         on_topic = bool(set(query.analysed.concepts) & self.vocab.domain)
         needed = ANSWER_COVERAGE if on_topic else OFF_TOPIC_COVERAGE
-        confident = best.coverage >= needed
+        # The order weighs BM25 as well as coverage, so the clause that covers most of a question about online
+        # conduct may sit second; the policies answer it if one of the clauses shown covers enough. A question
+        # that mentions nothing about online conduct needs its first answer to cover it squarely.
+        covered = max(s.coverage for s in ranked[:SHOWN]) if on_topic else best.coverage
+        confident = covered >= needed
         answers = tuple(self._answer(s, best) for s in ranked[:max(top, 0)])
         ties = tuple(self._answer(s, best) for s in ranked[1:4]
                      if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)

@@ -28,6 +28,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
     ("what happens if I break the policy", ("breach",)),
+    # paraphrase: "by mistake" / "accidentally" is the policy's "inadvertently" (and its "mistakes")
+    ("I took a picture of a pupil by mistake that could be misread, what now", ("inadvertently",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)

@@ -4,7 +4,8 @@
 
 Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what the knowledge base does:
 the staff vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form
-entries), and question types. Each row is scored on the shared dev set and on our held-out set, as
+entries), question types, and the preference for clauses stating rules when a question asks whether
+something is allowed. Each row is scored on the shared dev set and on our held-out set, as
 ../shared/eval/score.py scores them (top-1 / top-3 of answerable questions, answerable wrongly declined,
 out-of-scope declined, dialogs routed).
 """
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import knowledge.index as index_module  # noqa: E402
+import knowledge.search as search_module  # noqa: E402
 from knowledge.analysis import Vocabulary  # noqa: E402
 from knowledge.evaluation import load_questions, measure  # noqa: E402
 from knowledge.library import BUNDLED_POLICIES, find_policies, read_policy  # noqa: E402
@@ -46,20 +48,23 @@ def main() -> None:
     policies, clauses = [p for p, _ in read], [c for _, cs in read for c in cs]
     full = Vocabulary.load()
     no_concepts = Vocabulary(full.shorthand, {}, 1, full.domain, full.known)
-    no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known)
+    no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known, (), full.exact)
     no_typos = {"correct": lambda self, word: None}
     no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
+    no_rules = {"RULE_PRIOR": 1.0}
     candidates = [
-        ("BM25 over stems", no_concepts, no_typos, no_priors),
-        ("+ staff vocabulary (concepts)", no_question_types, no_typos, no_priors),
-        ("+ typo correction", no_question_types, {}, no_priors),
-        ("+ clause priors", no_question_types, {}, {}),
-        ("+ question types (the bot)", full, {}, {}),
+        ("BM25 over stems", no_concepts, no_typos, no_priors, no_rules),
+        ("+ staff vocabulary (concepts)", no_question_types, no_typos, no_priors, no_rules),
+        ("+ typo correction", no_question_types, {}, no_priors, no_rules),
+        ("+ clause priors", no_question_types, {}, {}, no_rules),
+        ("+ question types", full, {}, {}, no_rules),
+        ("+ rules for can-I questions (bot)", full, {}, {}, {}),
     ]
     sets = {name: load_questions(path) for name, path in SETS.items() if path.exists()}
     print(f"{'candidate':34}" + "".join(f"{name:>38}" for name in sets))
-    for label, vocab, method_patch, constant_patch in candidates:
-        with patched(index_module.ClauseIndex, **method_patch), patched(index_module, **constant_patch):
+    for label, vocab, method_patch, constant_patch, search_patch in candidates:
+        with patched(index_module.ClauseIndex, **method_patch), patched(index_module, **constant_patch), \
+                patched(search_module, **search_patch):
             kb = KnowledgeBase(policies, clauses, vocab)
             cells = []
             for items in sets.values():

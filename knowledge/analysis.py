@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,32 +75,51 @@ class Vocabulary:
     """The staff vocabulary: shorthand to expand, concepts to recognise, and the ideas that mark the domain."""
 
     shorthand: dict[str, tuple[str, ...]]
-    phrases: dict[tuple[str, ...], str]  # a stemmed word sequence -> the concept it names
+    phrases: dict[tuple[str, ...], tuple[str, ...]]  # a stemmed word sequence -> the concepts it names
     longest: int  # the most words in any phrase, to bound the phrase scan
     domain: frozenset[str]  # concept terms ("@social_media") that mark a question as about online conduct
     known: frozenset[str]  # every surface word the vocabulary knows, for the typo corrector
     question_types: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # opening words -> answer terms
+    exact: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # words as written -> concepts
+    broader: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "@self_harm" -> ("@safeguarding",)
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
-        """Read the vocabulary file (TOML) into lookup tables."""
+        """Read the vocabulary file (TOML) into lookup tables.
+
+        An entry matches by stems ("parent" also finds "parents"), or, written with a leading "=", only in
+        the forms written: "=relatives" must not find "relating", which has the same stem. A phrase listed
+        under two concepts names both ("look through" a pupil's profile is looking at it and accessing it).
+        """
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         shorthand = {k.lower(): tuple(words(v)) for k, v in data.get("shorthand", {}).items()}
-        phrases: dict[tuple[str, ...], str] = {}
+        phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        exact: dict[tuple[str, ...], tuple[str, ...]] = {}
+        first_written: dict[tuple[str, ...], tuple[str, ...]] = {}  # stem key -> the words that claimed it
         known: set[str] = set(shorthand)
         for concept, entries in data.get("concepts", {}).items():
             for entry in entries:
-                ws = words(entry)
+                as_written = entry.startswith("=")
+                ws = tuple(_expand(words(entry.lstrip("=")), shorthand))
                 known.update(ws)
-                key = tuple(stem(w) for w in _expand(ws, shorthand))
-                if key:
-                    phrases.setdefault(key, "@" + concept)
+                if not ws:
+                    continue
+                if as_written:
+                    exact[ws] = (*exact.get(ws, ()), "@" + concept)
+                    continue
+                key = tuple(stem(w) for w in ws)
+                claimed = first_written.setdefault(key, ws)
+                if claimed == ws and "@" + concept not in phrases.get(key, ()):
+                    # The same words under two concepts name both; a different word that only shares the stem
+                    # ("reporter" under media, "report" under reporting) leaves the stem to the first listing.
+                    phrases[key] = (*phrases.get(key, ()), "@" + concept)
         domain = frozenset("@" + c for c in data.get("domain", {}).get("concepts", []))
-        longest = max((len(k) for k in phrases), default=1)
+        longest = max((len(k) for k in (*phrases, *exact)), default=1)
         question_types = tuple(
             (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
             for cue, targets in data.get("question_types", {}).items())
-        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types)
+        broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
+        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader)
 
     def answer_terms(self, question_words: list[str]) -> list[str]:
         """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
@@ -148,8 +167,10 @@ def analyse(text: str, vocab: Vocabulary) -> Analysed:
     return analyse_words(words(text), vocab)
 
 
-def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
-    """Analyse text already split into words (see `words`)."""
+def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = False) -> Analysed:
+    """Analyse text already split into words (see `words`). With `broaden` (for questions), a concept also
+    names the wider ideas it is a case of: a question about self-harm is answered by the clauses on
+    safeguarding concerns, though a clause on safeguarding in general does not become one about self-harm."""
     all_words = _expand(text_words, vocab.shorthand)
     all_shares = _shares(text_words, vocab.shorthand)
     all_stems = [stem(w) for w in all_words]
@@ -166,12 +187,17 @@ def analyse_words(text_words: list[str], vocab: Vocabulary) -> Analysed:
     while i < n:
         # Longest phrase first, so "friend request" wins over "friend".
         for length in range(min(vocab.longest, n - i), 0, -1):
-            concept = vocab.phrases.get(tuple(all_stems[i:i + length]))
-            if concept is not None:
+            named = vocab.exact.get(tuple(all_words[i:i + length])) if vocab.exact else None
+            if named is None:
+                named = vocab.phrases.get(tuple(all_stems[i:i + length]))
+            if named is not None:
                 covered = [content_index[j] for j in range(i, i + length) if content_index[j] >= 0]
                 if covered or length > 1:
-                    concepts.append(concept)
-                    spans.append((min(covered), max(covered) + 1) if covered else (-1, -1))
+                    span = (min(covered), max(covered) + 1) if covered else (-1, -1)
+                    for concept in named:
+                        for c in (concept, *(vocab.broader.get(concept, ()) if broaden else ())):
+                            concepts.append(c)
+                            spans.append(span)
                 i += length - 1
                 break
         i += 1

@@ -144,7 +144,7 @@ class ClauseIndex:
             if better is not None:
                 corrected[w] = better
             fixed.append(better or w)
-        analysed = analyse_words(fixed, self.vocab)
+        analysed = analyse_words(fixed, self.vocab, broaden=True)
         terms: Counter[str] = Counter()
         for term, share in zip(analysed.stems, analysed.shares):
             terms[term] += share

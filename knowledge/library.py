@@ -67,6 +67,7 @@ def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
     with the number of clauses, not its square.
     """
     keys = [" ".join(words(c.context + " " + c.text)) for c in clauses]
+    texts = [" ".join(words(c.text)) for c in clauses]
     parent = list(range(len(clauses)))
 
     def root(i: int) -> int:
@@ -85,7 +86,10 @@ def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
             for b in members[a_pos + 1:]:
                 if clauses[a].source == clauses[b].source or root(a) == root(b):
                     continue
-                if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO):
+                # The clause's own words must match, not only with its lead-in: bullets under one long lead-in
+                # ("Key words to consider are: - Engaging - Friendly") are different clauses.
+                if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO) and \
+                        fuzz.ratio(texts[a], texts[b], score_cutoff=DUPLICATE_RATIO):
                     parent[root(b)] = root(a)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(clauses)):

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.analysis import Vocabulary, analyse
+from knowledge.analysis import Vocabulary, analyse, normalise
 from knowledge.clause import Clause
 from knowledge.index import ClauseIndex, Hit, Query
 from knowledge.library import BUNDLED_POLICIES, Policy, find_policies, merge_duplicates, read_policy
@@ -22,9 +22,20 @@ from knowledge.routing import route
 MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start; nobody types more on a phone
 ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
 OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
+SHOWN = 3  # answers a person sees; an on-topic question is answered when one of them covers enough of it
 NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # terminal colour codes, control bytes
 _CANDIDATES = 30  # clauses scored for coverage before the final order is set
+RULE_PRIOR = 1.15  # "can I ...?" is answered by a clause that says what staff must, should or may not do
+# A clause that states a rule: a modal of obligation or permission in its text or lead-in, or a Do's/Don'ts list.
+_RULE = re.compile(r"\b(must|should|shall|never|permits?|permitted|allowed|required|expected to|advised|"
+                   r"encouraged|don'?t|do not|ensure|prohibited|may not|cannot|can only|will not|"
+                   r"under no circumstances|need to|have to)\b")
+_RULE_LIST = re.compile(r"\bdo'?s\b|\bdon'?ts\b")
+# A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
+_PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
+                         r"acceptable|fine|alright|permitted)\b|\b(do|does) (i|we) (have|need) to\b|"
+                         r"\ballowed to\b|\b(ok|okay) to\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,8 @@ class KnowledgeBase:
         self.vocab = vocab or Vocabulary.load()
         self.clauses = merge_duplicates(clauses)
         self.index = ClauseIndex(self.clauses, self.vocab)
+        self.states_rule = [bool(_RULE.search(normalise(f"{c.context} {c.text}")))
+                            or bool(_RULE_LIST.search(normalise(c.headings))) for c in self.clauses]
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -96,11 +109,15 @@ class KnowledgeBase:
             return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
                           truncated=truncated)
         scored = [_Scored(h, self._coverage(query, h.doc)) for h in hits]
-        ranked = self._rerank(scored)
+        ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(" ".join(query.words))))
         best = ranked[0]
         on_topic = bool(set(query.analysed.concepts) & self.vocab.domain)
         needed = ANSWER_COVERAGE if on_topic else OFF_TOPIC_COVERAGE
-        confident = best.coverage >= needed
+        # The order weighs BM25 as well as coverage, so the clause that covers most of a question about online
+        # conduct may sit second; the policies answer it if one of the clauses shown covers enough. A question
+        # that mentions nothing about online conduct needs its first answer to cover it squarely.
+        covered = max(s.coverage for s in ranked[:SHOWN]) if on_topic else best.coverage
+        confident = covered >= needed
         answers = tuple(self._answer(s, best) for s in ranked[:max(top, 0)])
         ties = tuple(self._answer(s, best) for s in ranked[1:4]
                      if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)
@@ -130,10 +147,14 @@ class KnowledgeBase:
                 matched += weight
         return matched / total if total else 0.0
 
-    def _rerank(self, scored: list[_Scored]) -> list[_Scored]:
+    def _rerank(self, scored: list[_Scored], asks_permission: bool = False) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
-        repeats part of it many times."""
-        return sorted(scored, key=lambda s: s.hit.score * (0.5 + s.coverage), reverse=True)
+        repeats part of it many times. A question asking whether something is allowed prefers, a little, the
+        clauses that state rules over those that describe (introductions, risks, definitions)."""
+        def key(s: _Scored) -> float:
+            prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
+            return s.hit.score * (0.5 + s.coverage) * prior
+        return sorted(scored, key=key, reverse=True)
 
     def _answer(self, scored: _Scored, best: _Scored) -> Answer:
         relative = scored.hit.score / best.hit.score if best.hit.score else 0.0

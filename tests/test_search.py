@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from knowledge.analysis import analyse
 from knowledge.search import KnowledgeBase
 
 
@@ -27,6 +28,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
     ("what happens if I break the policy", ("breach",)),
+    # paraphrase: "by mistake" / "accidentally" is the policy's "inadvertently" (and its "mistakes")
+    ("I took a picture of a pupil by mistake that could be misread, what now", ("inadvertently",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)
@@ -57,6 +60,15 @@ def test_shared_wording_is_shown_once_naming_every_policy(kb: KnowledgeBase):
     assert len(best.sources) >= 2
     # The copies in the other policies do not crowd the top three.
     assert sum("follow or engage with current or prior pupils" in a.clause.text for a in result.answers) == 1
+
+
+def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBase):
+    # Three policies share "The tone of content ... Key words to consider ... are:" and its four one-word bullets.
+    # The copies merge, but the bullets are different clauses, and the lead-in with its list is one more.
+    tone = [c for c in kb.clauses if c.title == "Tone" and c.source == "ashlands-primary"]
+    assert {c.text.split("\n")[0][:20] for c in tone} >= {"Engaging", "Conversational", "Informative",
+                                                          "Friendly (on certain", "The tone of content "}
+    assert all(set(c.also_in) == {"kings-school", "school-template"} for c in tone)
 
 
 @pytest.mark.parametrize("question", [
@@ -139,3 +151,46 @@ def test_a_shorthand_counts_as_one_word_however_many_it_expands_to(kb: Knowledge
 
 def test_year_groups_written_as_plurals_are_pupils(kb: KnowledgeBase):
     assert "@pupil" in kb.index.parse("can i message my yr 10s").analysed.concepts
+
+
+def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: KnowledgeBase):
+    concepts = lambda text: set(analyse(text, kb.vocab).concepts)
+    assert "@family" not in concepts("issues relating to work")  # "relatives" is family; "relating" is not
+    assert "@respond" not in concepts("moderation is the responsibility of the team")
+    assert "@political" not in concepts("if you want to criticise, do it politely")
+    assert "@manager" not in concepts("in the course of their employment")
+    assert "@media" in concepts("a reporter from the local paper")  # not only "report"
+    assert "@report_verb" in concepts("I want to report it")
+    # The same words listed under two ideas name both.
+    assert {"@monitor", "@access"} <= concepts("can I look through her profile")
+
+
+def test_a_case_of_a_wider_idea_also_finds_clauses_on_the_wider_idea(kb: KnowledgeBase):
+    # Grooming is a safeguarding concern: the question names it, the policies speak of safeguarding concerns.
+    question = kb.index.parse("a pupil told me online that they are being groomed")
+    assert {"@grooming", "@safeguarding"} <= set(question.analysed.concepts)
+    # Only questions are broadened: a clause about safeguarding in general is not one about grooming.
+    assert "@grooming" not in analyse("raises a safeguarding concern", kb.vocab).concepts
+    assert "@safeguarding" not in analyse("targets for grooming", kb.vocab).concepts
+
+
+def test_clauses_that_state_rules_are_told_from_descriptions(kb: KnowledgeBase):
+    rules = {c.text: flag for c, flag in zip(kb.clauses, kb.states_rule)}
+    assert rules["Staff are not permitted to follow or engage with current or prior pupils of the school on any "
+                 "personal social media network account."]
+    assert rules["Don’t use social media to air internal grievances"]  # a Don'ts list
+    assert not any(flag for text, flag in rules.items() if text.startswith("The internet provides a range"))
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("can I post photos of my class?", True),
+    ("am i allowed on insta at lunch", True),
+    ("is it ok to tag colleagues", True),
+    ("do we have to reply to comments", True),
+    ("who approves new school accounts?", False),
+    ("what happens if a pupil posts something about me", False),
+])
+def test_questions_asking_whether_something_is_allowed_are_recognised(question: str, asks: bool):
+    from knowledge.analysis import words
+    from knowledge.search import _PERMISSION
+    assert bool(_PERMISSION.search(" ".join(words(question)))) == asks

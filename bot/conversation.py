@@ -48,6 +48,9 @@ DIALOG_OFFERS = {
 }
 START_LABELS = {"incident_report": "Report an incident", "friend_request": "Check a friend request",
                 "account_request": "Request a school account"}
+# Typing a start button's words (or a Teams menu command) starts the form at once, as pressing the button would.
+START_PHRASES = {**{label.lower(): name for name, label in START_LABELS.items()},
+                 "set up a school account": "account_request"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,8 @@ class Conversation:
                 replies += self._in_dialog(session, event, draft, text, value, command, now)
             elif value and "start" in value:
                 replies += self._start(session, event, str(value["start"]), now)
+            elif not value and text.lower().strip(" .!/") in START_PHRASES:
+                replies += self._start(session, event, START_PHRASES[text.lower().strip(" .!/")], now)
             elif command in ("back", "restart") or (value and "dialog" in value):
                 replies.append(Text("There's nothing in progress to go back to. What would you like to do?"))
                 replies += self._help(None)[1:]

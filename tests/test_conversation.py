@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from bot.conversation import Inbound
+from bot.store.drafts import load_draft
 from bot.store.models import Feedback, OutboxMessage
 from dialogs.replies import Choices, Quote
 from tests.talk import Staff
@@ -120,3 +121,14 @@ def test_control_and_invisible_characters_are_stripped_from_what_is_kept(core):
     staff.answers("A parent wrote abusive things on the page", "today", "Facebook", "a parent", "Nothing yet",
                   "nothing yet")
     assert "Who is affected: me" in staff.text
+
+
+def test_typing_a_start_buttons_words_starts_that_form_at_once(core):
+    staff = Staff(core)
+    for typed, dialog in [("Report an incident", "incident_report"), ("check a friend request", "friend_request"),
+                          ("set up a school account.", "account_request")]:
+        staff.say(typed)
+        with Session(core.db) as session:
+            draft = load_draft(session, platform="terminal", workspace="local", user_id=staff.user)
+        assert draft is not None and draft.dialog == dialog, staff.text
+        staff.say("cancel")

@@ -1,7 +1,8 @@
 """Which guided dialog, if any, fits a message: declared as data, matched on the terms a message mentions.
 
 A route fires when every one of its groups has a term in the message. Terms are stems, concepts from the
-staff vocabulary ("@abuse"), or plain words ("me"). The first dialog with a firing route wins, so a message
+staff vocabulary ("@abuse"), plain words ("me"), or exact word forms ("=doing": "doing" but not "do", whose
+stem it shares and which nearly every question has). The first dialog with a firing route wins, so a message
 about abuse from a parent is an incident before it is a friend-request question.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Route:
 def _route(dialog: str, *groups: str) -> Route:
     """Build a route from space-separated groups; plain words are stemmed, concepts kept as they are."""
     return Route(dialog, tuple(
-        frozenset(t if t.startswith("@") else stem(t) for t in group.split()) for group in groups))
+        frozenset(t if t.startswith(("@", "=")) else stem(t) for t in group.split()) for group in groups))
 
 
 ROUTES: tuple[Route, ...] = (
@@ -46,7 +47,7 @@ ROUTES: tuple[Route, ...] = (
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept"
-    _route(ACCOUNT_REQUEST, "@create open make run doing going",
+    _route(ACCOUNT_REQUEST, "@create open make run =doing =going",
            "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page",
            "school class department dept pta club team library form year residential trip official sixth "
            "subject @pupil @parent"),
@@ -56,7 +57,8 @@ ROUTES: tuple[Route, ...] = (
 
 def route(analysed: Analysed, message_words: Sequence[str]) -> str | None:
     """The dialog that fits a message (analysed, and its words including stop words), or None."""
-    present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in message_words)}
+    present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in message_words),
+               *(f"={w.lower()}" for w in message_words)}
     for candidate in ROUTES:
         if all(group & present for group in candidate.groups):
             return candidate.dialog

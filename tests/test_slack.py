@@ -150,3 +150,20 @@ async def attempts_recorded(world, attempts: int) -> None:
 async def test_healthz_says_ok(world):
     response = await world.http.get(f"{world.url}/healthz")
     assert response.status == 200 and (await response.json())["ok"] is True
+
+
+async def test_a_request_nobody_listens_for_is_logged_without_what_was_typed(world, caplog):
+    # Bolt's own warning for an unhandled request quotes a typed search value; ours says only that it happened.
+    await world.interact({"type": "block_suggestion", "user": {"id": "U1"}, "action_id": "lookup",
+                          "block_id": "b", "value": "secret-pupil-name"})
+    assert "unhandled slack request" in caplog.text
+    assert "secret-pupil-name" not in caplog.text
+
+
+async def test_leads_see_who_wrote_by_name_not_by_slack_id(world):
+    world.fake.names["U1"] = "Sam Teacher"
+    await world.dm("U1", "what time does the canteen open?")
+    await world.fake.wait_for("chat.postMessage")
+    await world.press("U1", "Ask Headteacher")
+    passed_on = [c for c in await world.fake.wait_for("chat.postMessage", 3) if c.args["channel"] == "DUHEAD"]
+    assert "Sam Teacher" in json.dumps(passed_on[0].args)

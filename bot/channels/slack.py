@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ from bot.store.reports import find_report, history, reports_by, status
 from dialogs.replies import Reply, Text
 
 log = logging.getLogger(__name__)
+NAME_TTL = 3600.0  # seconds a looked-up display name is reused
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
@@ -36,7 +38,8 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
               on_queued: Callable[[], None] = lambda: None) -> AsyncApp:
     """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake)."""
     client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
-    app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False)
+    app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
+                   logger=_bolt_logger())
     app.use(_once_per_event(core))
     channel = SlackChannel(core, on_queued)
 
@@ -49,6 +52,23 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
     app.action(blocks.LEAD_ACTION)(channel.on_lead_action)
     app.view("lead_modal")(channel.on_lead_modal)
     return app
+
+
+class _NoBodies(logging.Filter):
+    """Bolt logs an unhandled request with its body, which can hold what someone typed: log that it happened only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Unhandled request"):
+            record.msg, record.args = "an unhandled slack request was ignored", ()
+        return True
+
+
+def _bolt_logger() -> logging.Logger:
+    """Bolt's logger, with request bodies kept out of the log."""
+    logger = logging.getLogger("bot.channels.slack.bolt")
+    if not any(isinstance(f, _NoBodies) for f in logger.filters):
+        logger.addFilter(_NoBodies())
+    return logger
 
 
 def _once_per_event(core: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]:
@@ -79,6 +99,7 @@ class SlackChannel:
     def __init__(self, core: Conversation, on_queued: Callable[[], None]):
         self.core = core
         self.on_queued = on_queued  # wakes the outbox worker: a report was submitted or a lead acted
+        self._names: dict[str, tuple[str, float]] = {}  # user id -> (display name, until when it is trusted)
 
     async def _turn(self, event: Inbound) -> list[Reply]:
         replies = await asyncio.to_thread(self.core.handle, event)
@@ -86,8 +107,19 @@ class SlackChannel:
         return replies
 
     @staticmethod
-    def _person(context: AsyncBoltContext, user: str) -> Person:
-        return Person("slack", context.team_id or context.enterprise_id or "", user)
+    def _person(context: AsyncBoltContext, user: str, name: str = "") -> Person:
+        return Person("slack", context.team_id or context.enterprise_id or "", user, name)
+
+    async def _who(self, context: AsyncBoltContext, client: AsyncWebClient, user: str) -> Person:
+        """The person with their display name, so leads see a name rather than an id (looked up once an hour)."""
+        now = time.monotonic()
+        known = self._names.get(user)
+        if known is None or known[1] < now:
+            if len(self._names) > 10_000:  # a bound, not a policy: names are cheap to look up again
+                self._names.clear()
+            known = (await self._name(client, user), now + NAME_TTL)
+            self._names[user] = known
+        return self._person(context, user, known[0] if known[0] != user else "")
 
     async def _post(self, client: AsyncWebClient, channel: str, replies: list[Reply], thread_ts: str | None = None
                     ) -> None:
@@ -111,7 +143,7 @@ class SlackChannel:
             log.warning("slack message without a user ignored")
             return
         files = len(event.get("files") or [])
-        replies = await self._turn(Inbound(self._person(context, user), event.get("channel", ""),
+        replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
                                            text=str(event.get("text") or ""), files=files))
         await self._post(client, event["channel"], replies)
 
@@ -121,7 +153,7 @@ class SlackChannel:
         if not user or event.get("bot_id"):
             return
         text = MENTION.sub("", str(event.get("text") or "")).strip()
-        person = self._person(context, user)
+        person = await self._who(context, client, user)
         replies = await self._turn(Inbound(person, event.get("channel", ""), text=text))
         if await asyncio.to_thread(self._in_dialog, person):
             await client.chat_postMessage(channel=event["channel"], thread_ts=event.get("ts"),
@@ -149,7 +181,8 @@ class SlackChannel:
         """/report: the incident report starts in the person's direct messages."""
         await ack(response_type="ephemeral", text="I've opened a private conversation with you to take the report.")
         user = command.get("user_id", "")
-        replies = await self._turn(Inbound(self._person(context, user), "", value={"start": "incident_report"}))
+        person = await self._who(context, client, user)
+        replies = await self._turn(Inbound(person, "", value={"start": "incident_report"}))
         await self._post(client, await self._dm(client, user), replies)
 
     async def on_press(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
@@ -162,7 +195,7 @@ class SlackChannel:
             log.warning("slack button with an unreadable value ignored")
             return
         channel = (body.get("channel") or {}).get("id", "")
-        replies = await self._turn(Inbound(self._person(context, user), channel, value=value))
+        replies = await self._turn(Inbound(await self._who(context, client, user), channel, value=value))
         target = channel if channel.startswith("D") else await self._dm(client, user)
         await self._post(client, target, replies)
 
@@ -178,7 +211,7 @@ class SlackChannel:
             value: dict[str, Any] = {"reference": blocks.assign_reference(str(action.get("block_id", ""))) or ""}
         else:
             value = blocks.parse_value(str(action.get("value", ""))) or {}
-        person = self._person(context, user)
+        person = await self._who(context, client, user)
         if kind in ("assign", "note", "close") and await asyncio.to_thread(
                 self._may_change, person, str(value.get("reference", "")), kind):
             if kind != "assign":
@@ -215,7 +248,7 @@ class SlackChannel:
             return
         await ack()
         user = (body.get("user") or {}).get("id", "")
-        replies = await self._turn(Inbound(self._person(context, user), "", value={
+        replies = await self._turn(Inbound(await self._who(context, client, user), "", value={
             "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))
         await self._post(client, await self._dm(client, user), replies)
 

@@ -17,7 +17,6 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from bot import escalation
@@ -25,8 +24,8 @@ from bot.channels import slack_blocks as blocks
 from bot.conversation import Conversation, Inbound
 from bot.escalation import Person
 from bot.store.drafts import load_draft
-from bot.store.models import SeenEvent
 from bot.store.reports import find_report, history, reports_by, status
+from bot.store.seen import first_time
 from dialogs.replies import Reply, Text
 
 log = logging.getLogger(__name__)
@@ -76,21 +75,12 @@ def _once_per_event(core: Conversation) -> Callable[..., Awaitable[BoltResponse 
     and processes, by a unique key in the database. A duplicate is answered 200 so Slack stops retrying."""
     async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not await asyncio.to_thread(_first_time, core, f"slack:{event_id}"):
+        if event_id and not await asyncio.to_thread(first_time, core.db, f"slack:{event_id}",
+                                                       core.clock()):
             log.info("duplicate slack event ignored")
             return BoltResponse(status=200, body="")
         return await next()
     return middleware
-
-
-def _first_time(core: Conversation, key: str) -> bool:
-    with Session(core.db) as session:
-        session.add(SeenEvent(key=key[:200], seen_at=core.clock()))
-        try:
-            session.commit()
-        except IntegrityError:
-            return False
-    return True
 
 
 class SlackChannel:

@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from botbuilder.core import CardFactory, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ActivityTypes
+from botbuilder.schema import Activity, ActivityTypes, CallerIdConstants
+from botframework.connector.auth import AuthenticationConstants
 from sqlmodel import Session
 
 from bot.channels import teams_cards as cards
@@ -43,13 +44,18 @@ class TeamsSettings:
     password: str = ""
     app_type: str = "MultiTenant"
     tenant_id: str = ""
+    # Where the Bot Framework's token signing keys are published. Empty: Microsoft's public cloud. Set only for a
+    # sovereign cloud, or in tests that sign tokens with keys of their own.
+    openid_metadata_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "TeamsSettings":
-        """From MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE and MICROSOFT_APP_TENANT_ID."""
+        """From MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE, MICROSOFT_APP_TENANT_ID and
+        MICROSOFT_OPENID_METADATA_URL."""
         return cls(env.get("MICROSOFT_APP_ID", "").strip(), env.get("MICROSOFT_APP_PASSWORD", ""),
                    env.get("MICROSOFT_APP_TYPE", "").strip() or "MultiTenant",
-                   env.get("MICROSOFT_APP_TENANT_ID", "").strip())
+                   env.get("MICROSOFT_APP_TENANT_ID", "").strip(),
+                   env.get("MICROSOFT_OPENID_METADATA_URL", "").strip())
 
     @property
     def authenticated(self) -> bool:
@@ -65,6 +71,17 @@ class _AdapterConfig:
         self.APP_PASSWORD = settings.password
         self.APP_TYPE = settings.app_type
         self.APP_TENANTID = settings.tenant_id
+        if settings.openid_metadata_url:
+            # Any one of these switches botbuilder to its parameterised authentication, which then needs them all:
+            # the public cloud's values, but the signing keys from the given metadata.
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = \
+                AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+            self.CALLER_ID = CallerIdConstants.public_azure_channel
 
 
 def build_adapter(settings: TeamsSettings) -> CloudAdapter:
@@ -72,8 +89,9 @@ def build_adapter(settings: TeamsSettings) -> CloudAdapter:
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(_AdapterConfig(settings)))
 
     async def on_error(turn: TurnContext, error: Exception) -> None:
-        # No message text in the log: only what failed and where.
-        log.error("teams turn failed: %s", type(error).__name__, exc_info=error)
+        # No message text in the log: only what failed and where. The connector being away needs no traceback.
+        away = isinstance(error, (ClientRequestError, ConnectionError, TimeoutError))
+        log.error("teams turn failed: %s", type(error).__name__, exc_info=None if away else error)
         try:
             await turn.send_activity("Sorry, something went wrong on my side. Please try again in a moment.")
         except Exception:  # noqa: BLE001 (the connector itself may be what failed)

@@ -109,9 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(run=_lazy("bot.lead_commands", "cmd_chat"))
 
     reports = commands.add_parser("reports", help="a designated lead's view of reports")
-    reports.add_argument("--as", dest="as_user", required=True, metavar="USER",
-                         help="the lead's terminal id in the school configuration (e.g. dsl)")
+    reports.add_argument("--as", dest="as_user", metavar="USER",
+                         help="the lead's terminal id in the school configuration (e.g. dsl); not for purge")
     actions = reports.add_subparsers(dest="action", required=True)
+    purge = actions.add_parser("purge", help="delete reports past the school's retention rule (for cron)",
+                               description="Delete reports older than the retention rule in the school "
+                                           "configuration ([retention]), with their history and messages, and "
+                                           "expired drafts and old event ids, in one transaction. Without --yes "
+                                           "nothing is deleted: it prints what would be.")
+    purge_mode = purge.add_mutually_exclusive_group()
+    purge_mode.add_argument("--dry-run", action="store_true", help="print what would be deleted (the default)")
+    purge_mode.add_argument("--yes", action="store_true", help="delete it")
+    purge.set_defaults(run=_lazy("bot.lead_commands", "cmd_purge"))
     actions.add_parser("list", help="the reports you may see, newest first")
     export = actions.add_parser("export", help="the reports you may see, as CSV")
     export.add_argument("--out", default="-", metavar="FILE", help="write to FILE (default standard output)")

@@ -3,21 +3,27 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 import sys
 from pathlib import Path
 
 from sqlmodel import Session
 
-from bot import escalation
+from bot import escalation, settings
 from bot.app import build
 from bot.channels import terminal
 from bot.conversation import Conversation, report_view
 from bot.escalation import Person
+from bot.school import load_config
+from bot.store import retention
+from bot.store.db import open_database, utcnow
 from bot.store.drafts import purge_expired_drafts
 from bot.store.models import Report
 from bot.store.reports import history, status
 from dialogs import diagram
+
+log = logging.getLogger(__name__)
 
 
 def _core(args: argparse.Namespace) -> Conversation:
@@ -30,10 +36,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _lead(args: argparse.Namespace, core: Conversation) -> Person | None:
-    person = Person("terminal", "local", args.as_user, args.as_user)
-    if not core.config.roles_of("terminal", args.as_user):
+    person = Person("terminal", "local", args.as_user or "", args.as_user or "")
+    if not args.as_user or not core.config.roles_of("terminal", args.as_user):
         leads = sorted(u for lead in core.config.leads.values() for u in lead.terminal.users)
-        print(f"'{args.as_user}' is not a designated lead in the school configuration. Leads here: "
+        who = f"'{args.as_user}' is not" if args.as_user else "Say which lead you are: you must be"
+        print(f"{who} a designated lead in the school configuration. Leads here: "
               f"{', '.join(leads) or 'none'} (give one with --as).", file=sys.stderr)
         return None
     return person
@@ -72,6 +79,52 @@ def cmd_reports(args: argparse.Namespace) -> int:
         else:
             print(outcome.message)
     return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete what the school's retention rule says is old enough, in one transaction; only with --yes."""
+    config = load_config(settings.config_path())
+    rule = config.retention
+    db = open_database(settings.database_url())
+    # After the migrations, so the log (standard error; cron keeps it) holds the purge's one line.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    now = utcnow()
+    kept = (f"{rule.keep_pupil_concerns_years} years for concerns about pupils, {rule.keep_staff_allegations_years} "
+            f"for allegations about staff, {rule.keep_reports_years} for other reports, from the last thing "
+            "recorded on each")
+    try:
+        with Session(db) as session:
+            if not args.yes:
+                found = retention.plan(session, years_for=rule.years_for, general_years=rule.keep_reports_years,
+                                       now=now)
+                _print_purge(found, kept, done=False)
+                print("Nothing was deleted. Run `python -m bot reports purge --yes` to delete this.")
+                return 0
+            done = retention.purge(session, years_for=rule.years_for, general_years=rule.keep_reports_years,
+                                   now=now)
+            session.commit()
+    finally:
+        db.dispose()
+    _print_purge(done, kept, done=True)
+    categories = ", ".join(f"{c} {n}" for c, n in done.by_category().items()) or "none"
+    log.info("reports purge: deleted %d report(s) (%s), %d event(s), %d message(s) about them, %d question(s) "
+             "passed to a lead, %d expired draft(s), %d seen event id(s); retention %d/%d/%d years",
+             len(done.reports), categories, done.events, done.messages, done.questions, done.drafts,
+             done.seen_events, rule.keep_pupil_concerns_years, rule.keep_staff_allegations_years,
+             rule.keep_reports_years)
+    return 0
+
+
+def _print_purge(found: retention.Purge, kept: str, *, done: bool) -> None:
+    """What a purge deletes: counts and references, never any content."""
+    verb = "Deleted" if done else "Would delete"
+    print(f"Retention: {kept}.")
+    print(f"{verb} {len(found.reports)} report(s)" + (":" if found.reports else "."))
+    for report in found.reports:
+        print(f"  {report.reference:15} {report.category:24} last activity {report.last_activity:%Y-%m-%d}")
+    print(f"{verb} {found.events} event(s) and {found.messages} message(s) about them, {found.questions} old "
+          f"question(s) passed to a lead, {found.drafts} expired draft(s), {found.seen_events} seen event id(s) "
+          f"older than {retention.SEEN_EVENTS_KEPT.days} days.")
 
 
 def _export(session: Session, reports: list[Report], out: str) -> int:

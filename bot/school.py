@@ -63,11 +63,42 @@ class Escalation(_Strict):
     reescalate_after_hours: float = Field(24, gt=0)
 
 
+# Which report categories each retention period covers (the rest keep `keep_reports_years`).
+PUPIL_CONCERNS = ("pupil_concern",)
+STAFF_ALLEGATIONS = ("colleague_conduct", "headteacher_allegation")
+
+
+class Retention(_Strict):
+    """How long the bot keeps reports before `python -m bot reports purge` deletes them, in whole years counted from
+    the last thing recorded on a report (submitted, acknowledged, assigned, a note, closed, a reminder).
+
+    The defaults follow what schools in England commonly use (docs/operations.md gives the sources): a concern
+    about a pupil is a child protection record, kept until the pupil is 25 (the IRMS Information Management
+    Toolkit for Schools: date of birth + 25 years); the bot does not know the pupil's age, and 25 years from the
+    report is never shorter. An allegation about a member of staff is kept until their normal pension age or for
+    10 years, whichever is longer (Keeping children safe in education, part four; the IRMS toolkit likewise); the
+    bot keeps 10 and the lead files it where the longer rule is applied. Anything else, 6 years (the IRMS
+    toolkit's period for incident and complaint records about adults, the Limitation Act 1980's six years)."""
+
+    keep_reports_years: int = Field(6, ge=1)
+    keep_pupil_concerns_years: int = Field(25, ge=1)
+    keep_staff_allegations_years: int = Field(10, ge=1)
+
+    def years_for(self, category: str) -> int:
+        """How many years a report of this category is kept."""
+        if category in PUPIL_CONCERNS:
+            return self.keep_pupil_concerns_years
+        if category in STAFF_ALLEGATIONS:
+            return self.keep_staff_allegations_years
+        return self.keep_reports_years
+
+
 class SchoolConfig(_Strict):
     """The whole configuration file."""
 
     school: School = School()
     escalation: Escalation = Escalation()
+    retention: Retention = Retention()
     routing: dict[str, str]
     leads: dict[str, Lead]
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import create_engine
 
 
@@ -48,12 +48,27 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Apply every migration not yet applied (safe to call on every start; a no-op when up to date)."""
+    """Apply every migration not yet applied (safe to call on every start, by several processes at once; a no-op
+    when up to date). On either database the migrations run in one transaction: all applied, or none."""
     config = Config()
     config.set_main_option("script_location", str(resources.files("bot.store").joinpath("migrations")))
     with engine.begin() as connection:
+        _take_turns(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+MIGRATION_LOCK = 7_310_486_219_500_001  # a number every process of the bot agrees on (PostgreSQL advisory locks)
+
+
+def _take_turns(connection: Connection) -> None:
+    """Processes starting at once on one database migrate one after another: the first brings the schema up to
+    date, the others wait for its transaction, then find nothing to do. Without this, replicas starting together
+    on an empty database fail with "already exists"."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock now, waiting (busy timeout) for another's
 
 
 def open_database(url: str) -> Engine:

@@ -8,27 +8,29 @@ import asyncio
 import contextlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlmodel import Session
 
 from bot import escalation
 from bot.channels import slack_socket
 from bot.channels.slack import build_app
-from bot.channels.slack_sender import SlackSender
+from bot.channels.slack_sender import SlackSender, outbox_client
 from bot.channels.teams import TeamsBot, TeamsSettings, build_adapter, messages_handler
 from bot.channels.teams_connector import AppToken, Connector, NoToken
 from bot.channels.teams_sender import TeamsSender
 from bot.conversation import Conversation
-from bot.delivery import Delivery, Sender
+from bot.delivery import LEASE, Delivery, Sender, call_timeout
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
+MIN_LEASE = 4.0  # seconds: below this, each platform call would get too little time (see delivery.call_timeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +54,36 @@ class SlackSettings:
         return cls(token, secret, url if url.endswith("/") else url + "/", app_token)  # the SDK joins names on
 
 
+def lease_from_env(env: Mapping[str, str]) -> timedelta:
+    """OUTBOX_LEASE_SECONDS: how long a worker's claim on an outbox message lasts, so how soon another replica
+    takes over the messages of one that died (default 120 s; at least 4 s). Each platform call the worker makes
+    is given an eighth of it (at most 10 s), so a send in progress always ends before its claim can lapse."""
+    raw = env.get("OUTBOX_LEASE_SECONDS", "").strip()
+    if not raw:
+        return LEASE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if seconds < MIN_LEASE:
+        log.warning("OUTBOX_LEASE_SECONDS must be a number of seconds, at least %s; using %s", MIN_LEASE,
+                    int(LEASE.total_seconds()))
+        return LEASE
+    return timedelta(seconds=seconds)
+
+
 def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSettings | None = None, *,
                 delivery_interval: float = 2.0, reminder_interval: float = 3600.0,
-                teams_timeout: float = 10.0) -> web.Application:
+                teams_timeout: float = 10.0, lease: timedelta = LEASE) -> web.Application:
     """The web application with its background workers; a channel whose settings are None is off."""
     senders: dict[str, Sender] = {}
-    delivery = Delivery(core.db, senders, core.clock)
+    delivery = Delivery(core.db, senders, core.clock, lease=lease)
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", _healthz(core))
     if slack is not None:
         bolt = build_app(core, token=slack.token, signing_secret=slack.signing_secret, api_url=slack.api_url,
                          on_queued=delivery.wake)
-        senders["slack"] = SlackSender(AsyncWebClient(token=slack.token, base_url=slack.api_url, timeout=10))
+        senders["slack"] = SlackSender(outbox_client(slack.token, slack.api_url, call_timeout(lease)))
         if slack.app_token:
             app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token))
         else:
@@ -73,7 +93,7 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
     connector: Connector | None = None
     if teams is not None:
         connector = Connector(AppToken(teams.app_id, teams.password, teams.tenant_id) if teams.authenticated
-                              else NoToken(), timeout=teams_timeout)
+                              else NoToken(), timeout=min(teams_timeout, call_timeout(lease)))
         bot = TeamsBot(core, connector, on_queued=delivery.wake)
         senders["teams"] = TeamsSender(core.db, connector, core.clock, teams.app_id)
         app.router.add_post("/api/messages", messages_handler(build_adapter(teams), bot))
@@ -143,5 +163,6 @@ async def _reminders(core: Conversation, stop: asyncio.Event, interval: float, d
 def serve(core: Conversation, host: str, port: int, *, socket: bool = False) -> None:
     """Run the server until interrupted; with `socket`, Slack's requests come over Socket Mode."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(make_server(core, SlackSettings.from_env(socket=socket), TeamsSettings.from_env(os.environ)),
+    web.run_app(make_server(core, SlackSettings.from_env(socket=socket), TeamsSettings.from_env(os.environ),
+                            lease=lease_from_env(os.environ)),
                 host=host, port=port, print=None)

@@ -1,9 +1,14 @@
 """A local stand-in for Slack's Web API that records every call the bot makes (as slack-bolt's own tests do),
-and can be told to fail the next calls (HTTP 500, 429 with Retry-After, or hang past the client's timeout)."""
+and can be told to fail the next calls (HTTP 500, 429 with Retry-After, or hang past the client's timeout), or to
+take a post and then not answer (`hang_after`: the message is in the channel, the bot never hears so).
+
+Posted messages are kept per channel, with their metadata, and conversations.history returns them as Slack does
+(newest first, `oldest`/`latest` bounds, `limit` and a cursor; metadata only with include_all_metadata)."""
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,9 +35,11 @@ class FakeSlack:
     # (method, HTTP status, headers, the error its answer names) for upcoming calls
     failures: list[tuple[str, int, dict[str, str], str]] = field(default_factory=list)
     hang: set[str] = field(default_factory=set)
+    hang_after: set[str] = field(default_factory=set)  # methods that do their work, then never answer
+    history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # posted messages by channel, oldest first
     names: dict[str, str] = field(default_factory=dict)  # users.info real names by user id
     socket_url: str = ""  # what apps.connections.open hands out: the Socket Mode websocket to connect to
-    _ts: int = 0
+    _ts: float = 0.0
     _views: int = 0
 
     def of(self, method: str) -> list[Call]:
@@ -69,7 +76,7 @@ class FakeSlack:
             args = json.loads(raw or b"{}")
         else:
             args = dict(parse_qsl(raw.decode()))
-            for key in ("blocks", "view"):
+            for key in ("blocks", "view", "metadata"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         args = {**dict(request.query), **args}  # some SDK methods send their arguments in the query string
@@ -83,6 +90,8 @@ class FakeSlack:
                 return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
         answered = self.answer(method, args)
         self.calls.append(Call(method, args, token, answered))
+        if method in self.hang_after:
+            await asyncio.sleep(60)
         return web.json_response(answered)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +99,16 @@ class FakeSlack:
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "policy-assistant"}
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))}}
-        if method in ("chat.postMessage", "chat.update"):
-            self._ts += 1
-            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts") or f"1700000000.{self._ts:06d}"}
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            self.history.setdefault(str(args.get("channel")), []).append(
+                {"type": "message", "ts": ts, "text": args.get("text", ""), "bot_id": "BBOT",
+                 **({"metadata": args["metadata"]} if args.get("metadata") else {})})
+            return {"ok": True, "channel": args.get("channel"), "ts": ts}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method == "conversations.history":
+            return self._history(args)
         if method == "users.info":
             user = str(args.get("user"))
             name = self.names.get(user, f"Name of {user}")
@@ -105,6 +121,24 @@ class FakeSlack:
             return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False,
                                                                                 "error": "no_socket_server"}
         return {"ok": True}
+
+
+    def _next_ts(self) -> str:
+        """A message timestamp as Slack gives them: the time now, strictly increasing."""
+        self._ts = max(time.time(), self._ts + 0.000001)
+        return f"{self._ts:.6f}"
+
+    def _history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: newest first, within oldest/latest, `limit` per page, the cursor an offset."""
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or 1e12)
+        messages = [m for m in reversed(self.history.get(str(args.get("channel")), []))
+                    if oldest < float(m["ts"]) <= latest]
+        if str(args.get("include_all_metadata")).lower() not in ("true", "1"):
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        page, more = messages[start:start + limit], start + limit < len(messages)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
 async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner, str]:

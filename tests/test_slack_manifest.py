@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,29 @@ def test_it_is_a_version_one_manifest_for_the_policy_assistant(manifest):
 
 def test_it_asks_for_exactly_the_scopes_the_bot_uses(manifest):
     assert manifest["oauth_config"]["scopes"] == {"bot": [
-        "app_mentions:read", "chat:write", "commands", "im:history", "im:read", "im:write", "users:read"]}
+        "app_mentions:read", "channels:history", "chat:write", "commands", "groups:history", "im:history",
+        "im:read", "im:write", "users:read"]}
+
+
+# The bot scopes each Web API method the bot calls needs (from api.slack.com/methods). conversations.history needs
+# the one for the kind of conversation read: an alert channel may be public or private, and a reporter's is a DM.
+METHOD_SCOPES = {
+    "chat_postMessage": {"chat:write"}, "chat_update": {"chat:write"}, "chat_postEphemeral": {"chat:write"},
+    "conversations_open": {"im:write"}, "conversations_history": {"channels:history", "groups:history",
+                                                                  "im:history"},
+    "users_info": {"users:read"}, "views_open": set(), "views_publish": set(),
+    "issue_new_wss_url": set(),  # Socket Mode: the app-level token's connections:write, not a bot scope
+}
+
+
+def test_every_web_api_method_the_code_calls_is_covered_by_the_manifests_scopes(manifest):
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (MANIFEST.parent.parent / "bot").rglob("*.py"))
+    called = set(re.findall(r"client\.([A-Za-z_]+)\(", code))
+    assert called, "no Web API calls found: the pattern no longer matches the code"
+    unknown = called - set(METHOD_SCOPES)
+    assert not unknown, f"add these methods and their scopes to METHOD_SCOPES: {sorted(unknown)}"
+    needed = set().union(*(METHOD_SCOPES[m] for m in called))
+    assert needed <= set(manifest["oauth_config"]["scopes"]["bot"])
 
 
 def test_it_hears_mentions_direct_messages_and_the_home_tab(manifest):

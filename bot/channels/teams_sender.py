@@ -3,10 +3,15 @@ report's status changes), and messages to reporters and leads in their personal 
 
 Teams lets a bot post only where it has been: the service URL and tenant come from the addresses stored when the
 bot was installed or spoken to. Until the bot has seen a team, its alerts wait in the outbox rather than fail.
+
+Unlike Slack, the Bot Connector cannot list what is in a conversation (only Microsoft Graph can, with permissions
+a school would have to grant for every team), so a send that may have landed without the bot hearing back is
+sent again: at least once, and in that narrow window possibly twice.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -21,6 +26,7 @@ from bot.delivery import RetryLater
 from bot.store import addresses
 from bot.store.models import OutboxMessage, TeamsAddress
 
+log = logging.getLogger(__name__)
 UNKNOWN_WAIT = 300  # seconds before trying again a channel or person the bot has not met yet
 SEPARATOR = "|"
 
@@ -44,6 +50,12 @@ class TeamsSender:
         if message.target_kind == "channel":
             return await self._to_channel(message.target, activity)
         return await self._to_person(message.target, activity)
+
+    async def landed(self, message: OutboxMessage, since: datetime) -> str:
+        """Teams cannot be asked whether an earlier attempt arrived: always "" (the message is sent again)."""
+        log.info("outbox %s: Teams cannot say whether the attempt begun at %s arrived; sending again",
+                 message.id, since.isoformat(timespec="seconds"))
+        return ""
 
     async def _to_channel(self, channel: str, activity: dict) -> str:
         address = await asyncio.to_thread(self._find, f"channel:{channel}", fallback=True)

@@ -66,7 +66,9 @@ class ReportEvent(SQLModel, table=True):
 
 class OutboxMessage(SQLModel, table=True):
     """A message waiting to go to a lead or a reporter. Written in the same transaction as what caused it;
-    sent by a worker that claims it, so a crash or an API failure delays it but never loses or repeats it."""
+    sent by a worker that claims it, so a crash or an API failure delays it but never loses it. A send that may
+    have reached the platform is recorded first (`attempted_at`), so a retry asks the platform before repeating
+    it (see bot/delivery.py for where that can and cannot be asked)."""
 
     __tablename__ = "outbox"
 
@@ -82,6 +84,8 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(index=True)
     claimed_until: datetime | None = None
+    claim: str = Field(default="", max_length=32)  # the claiming worker's token: a lapsed claim cannot send
+    attempted_at: datetime | None = None  # the first send that may have reached the platform ("in doubt" after)
     sent_at: datetime | None = None
     external_ref: str = Field(default="", max_length=300)  # the platform's id for it (Slack ts, Teams id)
     last_error: str = Field(default="", max_length=500)

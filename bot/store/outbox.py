@@ -1,10 +1,12 @@
-"""The outbox: messages to leads and reporters, queued with what caused them and sent exactly once."""
+"""The outbox: messages to leads and reporters, queued with what caused them, claimed by one worker at a time,
+and marked sent once the platform has them (bot/delivery.py says how a retry avoids sending twice)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
 from bot.store.models import OutboxMessage
@@ -29,7 +31,8 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int =
 
     On PostgreSQL, rows another worker is claiming are skipped (FOR UPDATE SKIP LOCKED); SQLite serialises
     writers, so the same query is safe there. A claim lapses after `lease`, so a worker killed mid-send
-    leaves its messages to be claimed again.
+    leaves its messages to be claimed again. Each claim carries a fresh token (`claim`): `begin_attempt`
+    checks it, so a worker that was too slow and lost a message to another worker does not send it too.
     """
     query = (select(OutboxMessage)
              .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
@@ -40,11 +43,30 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int =
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claimed = list(session.exec(query))
+    token = uuid.uuid4().hex
     for message in claimed:
         message.claimed_until = now + lease
+        message.claim = token
         session.add(message)
     session.commit()
     return claimed
+
+
+def begin_attempt(session: Session, *, message: OutboxMessage, now: datetime, lease: timedelta) -> bool:
+    """Just before a send: renew this worker's claim for a whole lease, and record that a send is going out
+    (the first such time is kept in `attempted_at`; from then on the message is "in doubt" until marked sent).
+
+    False when the claim is no longer this worker's (it lapsed and another worker claimed the message): the
+    caller must not send. Renewing here, not only at claim time, gives every message of a claimed batch its
+    own full lease, however long the messages before it took.
+    """
+    changed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.claim == message.claim,
+               OutboxMessage.status == "pending")
+        .values(claimed_until=now + lease,
+                attempted_at=func.coalesce(OutboxMessage.attempted_at, now))).rowcount
+    return changed == 1
 
 
 def mark_sent(session: Session, *, message_id: int, external_ref: str, now: datetime) -> None:
@@ -54,17 +76,22 @@ def mark_sent(session: Session, *, message_id: int, external_ref: str, now: date
 
 
 def mark_retry(session: Session, *, message_id: int, attempts: int, error: str, now: datetime,
-               delay: timedelta) -> None:
-    """Record a failed attempt and when to try again; after MAX_ATTEMPTS it is marked failed."""
+               delay: timedelta, claim: str | None = None) -> None:
+    """Record a failed attempt and when to try again; after MAX_ATTEMPTS it is marked failed. With `claim`, only
+    while that claim still holds (a worker that lost the message must not undo another worker's claim)."""
     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+    session.execute(_still_claimed(update(OutboxMessage).where(OutboxMessage.id == message_id), claim).values(
         status=status, attempts=attempts, last_error=error[:500], next_attempt_at=now + delay, claimed_until=None))
 
 
-def mark_failed(session: Session, *, message_id: int, attempts: int, error: str) -> None:
+def mark_failed(session: Session, *, message_id: int, attempts: int, error: str, claim: str | None = None) -> None:
     """Give up on a message that can never be delivered as it is (e.g. the bot is not in that channel)."""
-    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+    session.execute(_still_claimed(update(OutboxMessage).where(OutboxMessage.id == message_id), claim).values(
         status="failed", attempts=attempts, last_error=error[:500], claimed_until=None))
+
+
+def _still_claimed(statement, claim: str | None):  # noqa: ANN001, ANN202 (an UPDATE being built)
+    return statement if claim is None else statement.where(OutboxMessage.claim == claim)
 
 
 def sent_ref(session: Session, key: str) -> str:

@@ -847,6 +847,8 @@ async def run(args: argparse.Namespace) -> int:
             for runner in fake_runners:
                 await runner.cleanup()
             db.drop()
+            if args.server_log:
+                Path(args.server_log).write_bytes(log.read_bytes())
         problems = report(args, stats, t0, window, total_elapsed, memory, slack, connector, contents, drained,
                           db.label)
         if problems and args.show_log:
@@ -875,7 +877,8 @@ def report(args: argparse.Namespace, stats: Stats, t0: float, window: dict[str, 
     problems: list[str] = []
     end = window.get("end", t0 + total_elapsed)
     print()
-    print(f"database: {label}; {args.staff} staff, think ~{args.think:g} s")
+    print(f"database: {label}; {args.staff} staff, think ~{args.think:g} s; {os.cpu_count()} cores, load average "
+          f"{os.getloadavg()[0]:.1f} at the end (this script and the bot share the machine)")
     print(f"timed phase: {end - t0:.1f} s, {window.get('turns', stats.turn_count)} turns "
           f"({window.get('turns', stats.turn_count) / (end - t0):.1f} turns/s), server CPU "
           f"{window.get('cpu', math.nan) / (end - t0) * 100:.0f} % of one core")
@@ -953,6 +956,7 @@ def main() -> int:
                         help="how long to wait for every alert after the load stops (120 s)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for what the staff do (1)")
     parser.add_argument("--show-log", action="store_true", help="print the end of the server's log on a problem")
+    parser.add_argument("--server-log", metavar="FILE", help="keep a copy of the server's log (standard output)")
     args = parser.parse_args()
     args.staff = args.staff or (40 if args.quick else 200)
     args.seconds = args.seconds if args.seconds is not None else (10.0 if args.quick else 60.0)

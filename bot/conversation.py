@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot import escalation
@@ -22,6 +23,7 @@ from bot.escalation import Person
 from bot.school import SchoolConfig
 from bot.store import drafts, outbox
 from bot.store.db import utcnow
+from bot.store.errors import unavailable
 from bot.store.models import Draft, Feedback
 from bot.store.reports import history, reports_by, status
 from dialogs import engine
@@ -38,6 +40,9 @@ MAX_TEXT = 4000  # longer messages are cut here before anything else reads them
 COMMANDS = {"help": "help", "?": "help", "menu": "help", "cancel": "cancel", "stop": "cancel", "quit": "cancel",
             "back": "back", "restart": "restart", "start again": "restart", "start over": "restart",
             "my reports": "my_reports"}
+UNAVAILABLE = ("Sorry, I can't reach my records just now, so I haven't saved that. Please send it again in a "
+               "minute or two; anything you told me before is kept. If a child is in immediate danger, don't wait "
+               "for me: speak to the Designated Safeguarding Lead now, or call 999.")
 DIALOG_OFFERS = {
     "incident_report": ("This sounds like something to report. Would you like to report it now? I'll ask one "
                         "thing at a time.", "Report it"),
@@ -79,12 +84,19 @@ class Conversation:
 
     # ---- the turn -------------------------------------------------------------------------------------------
     def handle(self, event: Inbound) -> list[Reply]:
-        """Take one turn and return what to say. A race with another process on the same draft is retried."""
+        """Take one turn and return what to say. A race with another process on the same draft is retried; when
+        the database cannot be reached, nothing of the turn is kept (it is one transaction) and the person is
+        asked to send it again."""
         for attempt in range(3):
             try:
                 return self._turn(event)
-            except drafts.DraftConflict:
+            except (drafts.DraftConflict, IntegrityError):  # another process saved first (a new draft, say)
                 log.info("draft changed under this turn; retrying (attempt %d)", attempt + 1)
+            except SQLAlchemyError as failure:
+                if not unavailable(failure):
+                    raise
+                log.warning("database unavailable, so a turn was not saved: %s", type(failure).__name__)
+                return [Text(UNAVAILABLE, tone="warning")]
         return [Text("Sorry, that clashed with another message of yours. Please send it again.", tone="warning")]
 
     def _turn(self, event: Inbound) -> list[Reply]:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.store import outbox
+from bot.store.errors import unavailable
 from bot.store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,12 @@ class Delivery:
         while not stop.is_set():
             try:
                 await self.deliver_due()
-            except Exception:  # noqa: BLE001 (the database may be briefly away; the next tick tries again)
-                log.exception("outbox delivery round failed")
+            except Exception as failure:  # noqa: BLE001 (the next tick tries again)
+                if unavailable(failure):  # one line per round, not a traceback, while the database is away
+                    log.warning("outbox: the database is unavailable (%s); trying again shortly",
+                                type(failure).__name__)
+                else:
+                    log.exception("outbox delivery round failed")
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)

@@ -27,6 +27,7 @@ from bot.channels.teams_connector import AppToken, Connector, NoToken
 from bot.channels.teams_sender import TeamsSender
 from bot.conversation import Conversation
 from bot.delivery import LEASE, Delivery, Sender, call_timeout
+from bot.store.errors import unavailable
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
@@ -129,11 +130,14 @@ def _slack_handler(bolt: AsyncApp):
     return handle
 
 
+HEALTH_TIMEOUT = 5.0  # seconds: a load balancer's probe must get an answer, even from a database that hangs
+
+
 def _healthz(core: Conversation):
     async def health(_: web.Request) -> web.Response:
         try:
-            await asyncio.to_thread(_ping, core)
-        except Exception:  # noqa: BLE001
+            await asyncio.wait_for(asyncio.to_thread(_ping, core), timeout=HEALTH_TIMEOUT)
+        except Exception:  # noqa: BLE001 (whatever the reason, this replica cannot serve: take it out of rotation)
             return web.json_response({"ok": False, "database": "unavailable"}, status=503)
         return web.json_response({"ok": True})
     return health
@@ -154,8 +158,12 @@ async def _reminders(core: Conversation, stop: asyncio.Event, interval: float, d
                     return queued
             if await asyncio.to_thread(run):
                 delivery.wake()
-        except Exception:  # noqa: BLE001
-            log.exception("reminders round failed")
+        except Exception as failure:  # noqa: BLE001 (the next round tries again)
+            if unavailable(failure):
+                log.warning("reminders: the database is unavailable (%s); trying again next round",
+                            type(failure).__name__)
+            else:
+                log.exception("reminders round failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session
 
 from bot.store import drafts, outbox
-from bot.store.db import migrate, open_database
+from bot.store.db import make_engine, migrate, open_database
 from bot.store.reports import next_reference
 
 TABLES = {"dialog_draft", "report", "report_event", "outbox", "reference_counter", "seen_event", "answer_feedback"}
@@ -82,7 +82,9 @@ def test_two_processes_saving_one_draft_cannot_both_win(db, clock):
         drafts.save_draft(session, draft=None, conversation="D1", dialog="incident_report", state={"n": 0},
                           now=clock(), ttl=timedelta(hours=1), **person)
         session.commit()
-    with Session(db) as first, Session(db) as second:
+    # The other process has its own engine (an SQLite engine is one connection per process).
+    elsewhere = make_engine(db.url.render_as_string(hide_password=False)) if db.dialect.name == "sqlite" else db
+    with Session(db) as first, Session(elsewhere) as second:
         mine, theirs = drafts.load_draft(first, **person), drafts.load_draft(second, **person)
         drafts.save_draft(first, draft=mine, conversation="D1", dialog="incident_report", state={"n": 1},
                           now=clock(), ttl=timedelta(hours=1), **person)

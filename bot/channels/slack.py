@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
@@ -24,6 +23,7 @@ from bot.channels import slack_blocks as blocks
 from bot.conversation import Conversation, Inbound
 from bot.escalation import Person
 from bot.store.drafts import load_draft
+from bot.store.errors import unless_unavailable
 from bot.store.reports import find_report, history, reports_by, status
 from bot.store.seen import first_time
 from dialogs.replies import Reply, Text
@@ -39,7 +39,6 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
     client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
     app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
                    logger=_bolt_logger())
-    app.use(_once_per_event(core))
     channel = SlackChannel(core, on_queued)
 
     app.event("message")(channel.on_message)
@@ -68,19 +67,6 @@ def _bolt_logger() -> logging.Logger:
     if not any(isinstance(f, _NoBodies) for f in logger.filters):
         logger.addFilter(_NoBodies())
     return logger
-
-
-def _once_per_event(core: Conversation) -> Callable[..., Awaitable[BoltResponse | None]]:
-    """Slack retries an event it thinks was missed (X-Slack-Retry-Num): handle each event_id once, across restarts
-    and processes, by a unique key in the database. A duplicate is answered 200 so Slack stops retrying."""
-    async def middleware(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:  # noqa: A002
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and not await asyncio.to_thread(first_time, core.db, f"slack:{event_id}",
-                                                       core.clock()):
-            log.info("duplicate slack event ignored")
-            return BoltResponse(status=200, body="")
-        return await next()
-    return middleware
 
 
 class SlackChannel:
@@ -123,7 +109,20 @@ class SlackChannel:
         opened = await client.conversations_open(users=user)
         return opened["channel"]["id"]
 
-    async def on_message(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def _first_time(self, body: dict[str, Any]) -> bool:
+        """Slack retries an event it thinks was missed (X-Slack-Retry-Num): each event_id is handled once, across
+        restarts and processes, by a unique key in the database. Checked after Bolt has acked, so the ack never
+        waits for a database write; a duplicate is still acked, which is what stops Slack retrying."""
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if not event_id:
+            return True
+        if await asyncio.to_thread(first_time, self.core.db, f"slack:{event_id}", self.core.clock()):
+            return True
+        log.info("duplicate slack event ignored")
+        return False
+
+    async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
+                         client: AsyncWebClient) -> None:
         """A direct message to the bot (message.im). Bots, edits and other subtypes are ignored."""
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in (None,
                                                                                                    "file_share"):
@@ -132,15 +131,18 @@ class SlackChannel:
         if not user:
             log.warning("slack message without a user ignored")
             return
+        if not await self._first_time(body):
+            return
         files = len(event.get("files") or [])
         replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
                                            text=str(event.get("text") or ""), files=files))
         await self._post(client, event["channel"], replies)
 
-    async def on_mention(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
+                         client: AsyncWebClient) -> None:
         """An @mention in a channel: the question is answered in its thread; anything more moves to a DM."""
         user = event.get("user")
-        if not user or event.get("bot_id"):
+        if not user or event.get("bot_id") or not await self._first_time(body):
             return
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
@@ -153,9 +155,10 @@ class SlackChannel:
             await self._post(client, event["channel"], replies, thread_ts=event.get("thread_ts") or event.get("ts"))
 
     def _in_dialog(self, person: Person) -> bool:
-        with Session(self.core.db) as session:
+        with Session(self.core.db) as session, unless_unavailable():  # then the core's answer is shown as it is
             return load_draft(session, platform=person.platform, workspace=person.workspace,
                               user_id=person.user_id) is not None
+        return False
 
     async def on_policy_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
                                 context: AsyncBoltContext) -> None:
@@ -253,11 +256,12 @@ class SlackChannel:
     def _may_change(self, person: Person, reference: str, kind: str) -> bool:
         """Whether a form should open (or a name be looked up): the person is one of the report's leads, and the
         report is still open to this action. Otherwise the core gives its answer (refused, or already closed)."""
-        with Session(self.core.db) as session:
+        with Session(self.core.db) as session, unless_unavailable():  # the core then says to try again
             report = find_report(session, reference)
             if report is None or not escalation.may_act(self.core.config, report, person):
                 return False
             return kind == "note" or status(history(session, report)) != "closed"  # a closed report takes notes
+        return False
 
     async def _name(self, client: AsyncWebClient, user: str) -> str:
         """A Slack user's display name, for the report's history (their id if Slack won't say)."""
@@ -269,10 +273,11 @@ class SlackChannel:
         except Exception:  # noqa: BLE001 (a name is a nicety; the id still identifies them)
             return user
 
-    async def on_home(self, event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def on_home(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
+                      client: AsyncWebClient) -> None:
         """The App Home tab: what the bot does, and the person's own reports with their status."""
         user = event.get("user", "")
-        if event.get("tab", "home") != "home" or not user:
+        if event.get("tab", "home") != "home" or not user or not await self._first_time(body):
             return
         mine = await asyncio.to_thread(self._own_reports, self._person(context, user))
         replies: list[Reply] = [Text(f"I answer questions about {self.core.config.school.name}'s social media "

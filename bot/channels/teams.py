@@ -27,6 +27,7 @@ from bot.delivery import RetryLater, Undeliverable
 from bot.escalation import Person
 from bot.store import addresses
 from bot.store.drafts import load_draft
+from bot.store.errors import unless_unavailable
 from bot.store.seen import first_time
 from dialogs.replies import Reply, Text
 
@@ -145,7 +146,8 @@ class TeamsBot:
     async def on_turn(self, turn: TurnContext) -> None:
         """Handle one activity."""
         activity = turn.activity
-        await asyncio.to_thread(self._remember, activity)
+        with unless_unavailable():  # the address is kept on the next activity; the turn still gets its answer
+            await asyncio.to_thread(self._remember, activity)
         if activity.type == ActivityTypes.message:
             await self._on_message(turn)
         elif activity.type == ActivityTypes.invoke:
@@ -277,9 +279,10 @@ class TeamsBot:
 
     # ---- the database ----------------------------------------------------------------------------------------
     def _in_dialog(self, person: Person) -> bool:
-        with Session(self.core.db) as session:
+        with Session(self.core.db) as session, unless_unavailable():  # then the core's answer is shown as it is
             return load_draft(session, platform=person.platform, workspace=person.workspace,
                               user_id=person.user_id) is not None
+        return False
 
     def _address(self, key: str) -> addresses.TeamsAddress | None:
         with Session(self.core.db) as session:

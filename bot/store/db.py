@@ -32,7 +32,11 @@ def database_url(url: str | None, data_dir: Path) -> str:
 def make_engine(url: str) -> Engine:
     """An engine for the URL. SQLite gets WAL, a busy timeout and foreign keys, so several threads can share it."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection per process: SQLite writes one transaction at a time anyway, and threads queueing for
+        # the pool wake the moment it is free, where threads contending for SQLite's lock back off in sleeps of up
+        # to 100 ms (the acks' p99 showed it). Several processes on one database are PostgreSQL's job.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1,
+                               max_overflow=0, pool_timeout=60)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)

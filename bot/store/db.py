@@ -30,13 +30,17 @@ def database_url(url: str | None, data_dir: Path) -> str:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for the URL. SQLite gets WAL, a busy timeout and foreign keys, so several threads can share it."""
+    """An engine for the URL. SQLite gets WAL, a busy timeout and foreign keys, so several threads can share it.
+
+    Errors never quote a statement's values (hide_parameters): they can hold what a reporter typed, and errors
+    end up in logs.
+    """
     if url.startswith("sqlite"):
         # One connection per process: SQLite writes one transaction at a time anyway, and threads queueing for
         # the pool wake the moment it is free, where threads contending for SQLite's lock back off in sleeps of up
         # to 100 ms (the acks' p99 showed it). Several processes on one database are PostgreSQL's job.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=1,
-                               max_overflow=0, pool_timeout=60)
+                               max_overflow=0, pool_timeout=60, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record) -> None:  # noqa: ANN001 (DB-API objects)
@@ -48,7 +52,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # A database that does not answer is given up on after 5 s (the bot then says so), not the OS's two minutes.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True,
+                         connect_args={"connect_timeout": 5})
 
 
 def migrate(engine: Engine) -> None:

@@ -47,6 +47,11 @@ def make_engine(url: str) -> Engine:
             cursor = connection.cursor()
             if ":memory:" not in url:
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # In WAL mode NORMAL still survives the process being killed at any point (kill -9 included); only
+                # an operating-system crash or power cut can lose the last commits. FULL would wait for the disk
+                # on every commit, which capped a Slack DM at two disk flushes. Deployments that must survive
+                # power loss run on PostgreSQL.
+                cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()

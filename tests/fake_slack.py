@@ -36,6 +36,7 @@ class FakeSlack:
     failures: list[tuple[str, int, dict[str, str], str]] = field(default_factory=list)
     hang: set[str] = field(default_factory=set)
     hang_after: set[str] = field(default_factory=set)  # methods that do their work, then never answer
+    hang_once: list[str] = field(default_factory=list)  # the next call to each: not taken, never answered
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # posted messages by channel, oldest first
     names: dict[str, str] = field(default_factory=dict)  # users.info real names by user id
     socket_url: str = ""  # what apps.connections.open hands out: the Socket Mode websocket to connect to
@@ -82,7 +83,11 @@ class FakeSlack:
         args = {**dict(request.query), **args}  # some SDK methods send their arguments in the query string
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if method in self.hang:
-            await asyncio.sleep(60)
+            await _stall(request)
+        if method in self.hang_once:
+            self.hang_once.remove(method)
+            self.calls.append(Call(f"{method}!hang", args, token))
+            await _stall(request)
         for i, (failing, status, headers, error) in enumerate(self.failures):
             if failing == method:
                 del self.failures[i]
@@ -91,7 +96,7 @@ class FakeSlack:
         answered = self.answer(method, args)
         self.calls.append(Call(method, args, token, answered))
         if method in self.hang_after:
-            await asyncio.sleep(60)
+            await _stall(request)
         return web.json_response(answered)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +144,16 @@ class FakeSlack:
         page, more = messages[start:start + limit], start + limit < len(messages)
         return {"ok": True, "messages": page, "has_more": more,
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
+
+
+async def _stall(request: web.Request, seconds: float = 60.0) -> None:
+    """Keep the caller waiting, but only as long as it waits: a client that gave up (a timeout) or died (a killed
+    server) frees the handler, so the fake's own shutdown is not held up."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if request.transport is None or request.transport.is_closing():
+            return
+        await asyncio.sleep(0.05)
 
 
 async def start_fake_slack() -> tuple[FakeSlack, web.AppRunner, str]:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from bot.school import PLATFORMS, SchoolConfig
-from bot.store import outbox
+from bot.store import locks, outbox
 from bot.store.models import Report, ReportEvent
 from bot.store.reports import (add_event, create_report, find_report, history, list_reports, next_reference,
                                status)
@@ -176,7 +176,11 @@ def _tell_reporter(session: Session, report: Report, event: ReportEvent, *, who:
 
 
 def run_reminders(session: Session, config: SchoolConfig, now: datetime) -> int:
-    """Remind leads of reports nobody has acknowledged, then pass them to the deputy. Returns messages queued."""
+    """Remind leads of reports nobody has acknowledged, then pass them to the deputy. Returns messages queued.
+
+    Every replica runs this hourly, and cron may too: one at a time, so a second round sees the first's
+    "reminded" and "escalated" and adds neither again (nor tells the reporter twice)."""
+    locks.one_at_a_time(session, locks.REMINDERS)
     queued = 0
     remind_after = timedelta(hours=config.escalation.remind_after_hours)
     escalate_after = timedelta(hours=config.escalation.reescalate_after_hours)

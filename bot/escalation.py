@@ -122,6 +122,9 @@ def act(session: Session, config: SchoolConfig, reference: str, person: Person, 
     report = find_report(session, reference)
     if report is None:
         return Outcome(False, f"I can't find a report with the reference {reference[:30]!r}.")
+    # One action on a report at a time, on any replica: a double press of Acknowledge, or two leads closing at
+    # once, then finds the first one done ("already acknowledged") rather than recording it twice.
+    locks.one_at_a_time(session, locks.REPORT, report.id)
     if action not in ACTIONS:
         return Outcome(False, f"I don't know how to {action[:20]!r} a report. You can: {', '.join(ACTIONS)}.")
     if not may_act(config, report, person):

@@ -8,16 +8,19 @@ a reporter types is shown to a team. Questions asked in a channel are answered i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from botbuilder.core import CardFactory, InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants
+from msrest.exceptions import ClientRequestError
 from sqlmodel import Session
 
 from bot.channels import teams_cards as cards
@@ -202,7 +205,7 @@ class TeamsBot:
             else None
         if value is None:
             await turn.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(
-                status=400 if activity.name == EXECUTE else 501,
+                status=400,  # an invoke we do not handle is the caller's mistake: never a 5xx
                 body={"statusCode": 400, "type": "application/vnd.microsoft.error",
                       "value": {"code": "BadRequest", "message": "This action is not supported."}})))
             return
@@ -332,12 +335,12 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Requ
     async def handle(request: web.Request) -> web.Response:
         if "application/json" not in request.headers.get("Content-Type", ""):
             return _problem(415, "Send the activity as application/json.")
-        try:
-            body = await request.json()
-        except ValueError:
+        try:  # the bytes, whatever charset the header claims; too deeply nested is not valid either
+            body = json.loads(await request.read())
+        except (ValueError, RecursionError):
             return _problem(400, "The body is not valid JSON.")
         activity, problem = _read_activity(body)
-        if activity is None:
+        if activity is None or problem:
             return _problem(400, problem)
         try:
             auth = await adapter.bot_framework_authentication.authenticate_request(
@@ -359,6 +362,8 @@ def _read_activity(body: Any) -> tuple[Activity | None, str]:
     """The activity in a request body, or why it is not one."""
     if not isinstance(body, dict):
         return None, "The body must be a Bot Framework activity (a JSON object)."
+    if problem := _malformed(body):
+        return None, problem
     try:
         activity = Activity().deserialize(body)
     except Exception:  # noqa: BLE001 (msrest raises several kinds for a malformed field)
@@ -369,7 +374,41 @@ def _read_activity(body: Any) -> tuple[Activity | None, str]:
         return None, "The activity needs a serviceUrl and a conversation id."
     if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and activity.from_property is None:
         return None, "The activity needs a sender (from)."
+    url = urlsplit(activity.service_url)
+    if url.scheme not in ("http", "https") or not url.netloc or " " in activity.service_url:
+        return None, "The serviceUrl must be an http or https address."
+    if activity.recipient is None or not activity.recipient.id:
+        return None, "The activity needs a recipient (the bot)."
     return activity, ""
+
+
+_STRINGS = ("type", "id", "name", "text", "channelId", "serviceUrl", "replyToId", "conversation.id",
+            "conversation.conversationType", "conversation.tenantId", "from.id", "from.name", "from.aadObjectId",
+            "recipient.id")
+_OBJECTS = ("conversation", "from", "recipient", "channelData")
+_LISTS = ("entities", "attachments", "membersAdded", "membersRemoved")
+
+
+def _malformed(body: dict[str, Any]) -> str:
+    """A field of the wrong type that botbuilder or the bot would trip over, checked before msrest reads the
+    activity: msrest turns a wrong type into a string of it (a conversation id of "{'x': 1}") or keeps a null
+    entity as it is, and either surfaced as a 500."""
+    def at(path: str) -> Any:
+        node: Any = body
+        for key in path.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return node
+    wrong = [p for p in _OBJECTS if at(p) is not None and not isinstance(at(p), dict)]
+    wrong += [p for p in _LISTS if at(p) is not None and not (isinstance(at(p), list)
+                                                              and all(isinstance(i, dict) for i in at(p)))]
+    wrong += [p for p in _STRINGS if at(p) is not None and not isinstance(at(p), str)]
+    if wrong:
+        return f"These fields have the wrong type: {', '.join(wrong)}."
+    if any(not isinstance(e.get("type"), str) for e in body.get("entities") or []):
+        return "Every entity needs a type."
+    if any(not isinstance(m.get("id"), str) for m in body.get("membersAdded") or []):
+        return "Every member added needs an id."
+    return ""
 
 
 def _problem(status: int, message: str) -> web.Response:

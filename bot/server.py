@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy import text
 from sqlmodel import Session
 
 from bot import escalation
-from bot.channels import slack_socket
+from bot.channels import slack_request, slack_socket
 from bot.channels.slack import build_app
 from bot.channels.slack_sender import SlackSender, outbox_client
 from bot.channels.teams import TeamsBot, TeamsSettings, build_adapter, messages_handler
@@ -88,7 +89,7 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         if slack.app_token:
             app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token))
         else:
-            app.router.add_post("/slack/events", _slack_handler(bolt))
+            app.router.add_post("/slack/events", _slack_handler(bolt, slack.signing_secret))
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
     connector: Connector | None = None
@@ -120,10 +121,19 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
     return app
 
 
-def _slack_handler(bolt: AsyncApp):
+def _slack_handler(bolt: AsyncApp, signing_secret: str):
     async def handle(request: web.Request) -> web.Response:
+        body = await request.read()  # bounded by client_max_size: a bigger body is answered 413
+        if not slack_request.signed(signing_secret, body, request.headers.get("X-Slack-Request-Timestamp"),
+                                    request.headers.get("X-Slack-Signature")):
+            return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+        text, _, problem = slack_request.read(body, request.headers.get("Content-Type"))
+        if problem:  # signed by Slack, yet not what Slack sends: say so, in one line, without the content
+            log.warning("slack request refused: %s", problem)
+            return web.json_response({"ok": False, "error": problem}, status=400)
         try:
-            return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+            return await to_aiohttp_response(await bolt.async_dispatch(
+                AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)))
         except Exception:  # noqa: BLE001 (a malformed request is answered, never a 500 with a traceback)
             log.warning("slack request could not be handled", exc_info=True)
             return web.json_response({"ok": False, "error": "bad request"}, status=400)

@@ -1,0 +1,134 @@
+"""A request to POST /slack/events checked before Bolt reads it: signed by Slack within the last five minutes,
+UTF-8, and shaped as Slack sends it.
+
+Bolt parses a body before it checks the signature, so a forged request reached its JSON parser, and a signature
+with an odd timestamp or a non-ASCII byte raised inside it. It also trusts the shape of what it parsed: a signed
+request with a field of the wrong type (an `event` that is a list, a `user` that is a number) made it answer 500,
+or stopped a listener half-way. Here the signature is checked on the raw bytes first (401), then the body is read
+and the fields Bolt and our listeners use are checked for type (400). Fields nobody reads are left alone, so a new
+field from Slack never breaks anything.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+MAX_AGE = 300  # seconds: Slack's own rule for replayed requests
+
+# The fields read from each kind of body, and their types. A dict is an object that may be absent or null and
+# whose own fields are checked likewise ("*": every field); a list of one spec is a list whose items all match it.
+Spec = Any
+_TEAM = {"id": str, "domain": str, "enterprise_id": str}
+_EVENT = {"type": str, "user": str, "channel": str, "channel_type": str, "text": str, "ts": str, "thread_ts": str,
+          "event_ts": str, "tab": str, "bot_id": str, "subtype": str, "team": str, "files": [dict]}
+_EVENT_BODY = {"type": str, "team_id": str, "api_app_id": str, "event_id": str, "enterprise_id": str,
+               "event_time": int, "is_enterprise_install": bool, "authorizations": [dict], "event": _EVENT,
+               "challenge": str}
+_ACTION = {"action_id": str, "block_id": str, "value": str, "type": str, "selected_user": str, "action_ts": str}
+_INPUT = {"type": str, "value": str, "selected_user": str}
+_VIEW = {"id": str, "type": str, "callback_id": str, "private_metadata": str, "team_id": str,
+         "state": {"values": {"*": {"*": _INPUT}}}}  # block id -> action id -> what was entered
+_INTERACTIVE = {"type": str, "team": _TEAM, "enterprise": {"id": str}, "user": {"id": str, "team_id": str},
+                "channel": {"id": str}, "api_app_id": str, "token": str, "trigger_id": str, "container": dict,
+                "actions": [_ACTION], "view": _VIEW, "is_enterprise_install": bool, "response_url": str}
+HANDLED_EVENTS = ("message", "app_mention", "app_home_opened")  # the events whose fields the listeners read
+
+
+def signed(secret: str, body: bytes, timestamp: str | None, signature: str | None, now: float | None = None
+           ) -> bool:
+    """Whether Slack signed this body with the app's signing secret, within the last five minutes."""
+    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_AGE:
+        return False
+    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body,
+                                hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
+
+
+def _wrong(value: Any, spec: Spec, where: str) -> str | None:
+    """Where `value` is not shaped as `spec` says, or None."""
+    if value is None:
+        return None  # absent or null: the listeners treat both as missing
+    if isinstance(spec, dict):
+        if not isinstance(value, dict):
+            return f"{where} is not an object"
+        for key, inner in spec.items():
+            for name in (value if key == "*" else [key] if key in value else []):
+                if value[name] is None and key == "*" or (problem := _wrong(value[name], inner, f"{where}.{name}")):
+                    return problem if value[name] is not None else f"{where}.{name} is null"
+        return None
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            return f"{where} is not a list"
+        for i, item in enumerate(value):
+            if item is None or (problem := _wrong(item, spec[0], f"{where}[{i}]")):
+                return problem or f"{where}[{i}] is null"
+        return None
+    if spec is int and isinstance(value, bool) or not isinstance(value, spec):
+        return f"{where} is not a {spec.__name__}"
+    return None
+
+
+def _required(payload: dict[str, Any], *paths: str) -> str | None:
+    for path in paths:
+        node: Any = payload
+        for key in path.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        if node in (None, "", [], {}):
+            return f"{path} is missing"
+    return None
+
+
+def problem_with(payload: Any) -> str | None:
+    """What is wrong with a parsed body (an event, an interaction or a slash command), or None."""
+    if not isinstance(payload, dict):
+        return "the body is not an object"
+    if "command" in payload and "type" not in payload:  # a slash command: form fields, so strings already
+        return _required(payload, "command", "user_id")
+    kind = payload.get("type")
+    if not isinstance(kind, str) or not kind:
+        return "type is missing"
+    if kind in ("event_callback", "url_verification", "app_rate_limited"):
+        problem = _wrong({k: v for k, v in payload.items() if k != "event"}, _EVENT_BODY, "body")
+        event = payload.get("event")
+        if problem is None and kind == "event_callback":
+            if not isinstance(event, dict):
+                return "event is not an object"
+            spec = _EVENT if event.get("type") in HANDLED_EVENTS else {"type": str}
+            problem = _wrong(event, spec, "event") or _required(payload, "event.type")
+            if problem is None and event.get("type") in ("message", "app_mention"):
+                problem = _required(payload, "event.channel")
+        return problem
+    problem = _wrong(payload, _INTERACTIVE, "payload")
+    if problem is None and kind == "block_actions":
+        problem = _required(payload, "user.id", "actions")
+        for action in payload.get("actions") or []:
+            problem = problem or _required(action, "action_id")
+    if problem is None and kind in ("view_submission", "view_closed"):
+        problem = _required(payload, "user.id", "view.type", "view.callback_id")
+    return problem
+
+
+def read(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any] | None, str]:
+    """The body as text, what it holds (read as Bolt will read it), and what is wrong with it ("" when nothing)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "", None, "the body is not UTF-8"
+    try:
+        if (content_type or "").split(";")[0] == "application/json" or text.startswith("{"):  # Bolt's own rule
+            payload: Any = json.loads(text)
+        else:
+            fields = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, errors="strict").items()}
+            if "ssl_check" in fields:
+                return text, fields, ""
+            payload = json.loads(fields["payload"]) if "payload" in fields else fields
+    except (ValueError, RecursionError):
+        return text, None, "the body is not JSON or a form Slack would send"
+    problem = problem_with(payload)
+    return text, payload if problem is None else None, problem or ""

@@ -37,6 +37,7 @@ from knowledge.search import Answer, KnowledgeBase, key_sentence
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000  # longer messages are cut here before anything else reads them
+ASK_LEAD_CHARS = 900  # a question passed to a lead rides in its button, and a Slack button holds 2,000 characters
 COMMANDS = {"help": "help", "?": "help", "menu": "help", "cancel": "cancel", "stop": "cancel", "quit": "cancel",
             "back": "back", "restart": "restart", "start again": "restart", "start over": "restart",
             "my reports": "my_reports"}
@@ -282,8 +283,8 @@ class Conversation:
     # ---- lead actions ----------------------------------------------------------------------------------------
     def _lead_action(self, session: Session, person: Person, value: dict[str, Any], now: datetime) -> list[Reply]:
         outcome = escalation.act(session, self.config, str(value.get("reference", "")), person, str(value["lead"]),
-                                 now, detail=str(value.get("detail", ""))[:2000],
-                                 assignee=str(value.get("assignee", ""))[:150])
+                                 now, detail=clean(str(value.get("detail", "")))[:2000],  # as typed answers are
+                                 assignee=" ".join(clean(str(value.get("assignee", ""))).split())[:150])
         if not outcome.ok or outcome.report is None:
             return [Text(outcome.message, tone="warning")]
         if value["lead"] == "view":
@@ -324,7 +325,7 @@ class Conversation:
             replies.append(Text(f"{DECLINES['not_covered']} Please ask {contact}."))
             ask_label = f"Ask {self.config.leads[self.config.school.ask_role].title}"
             replies.append(Choices("I can pass your question on:", (
-                Option(ask_label, {"ask_lead": True, "question": result.question[:1500]}),)))
+                Option(ask_label, {"ask_lead": True, "question": result.question[:ASK_LEAD_CHARS]}),)))
         if result.dialog:
             prompt, label = DIALOG_OFFERS[result.dialog]
             replies.append(Choices(prompt, (Option(label, {"start": result.dialog}),

@@ -19,6 +19,7 @@ from bot.store.reports import (add_event, create_report, find_report, history, l
                                status)
 from dialogs.account_request import ACCOUNT_REQUEST_CATEGORY
 from dialogs.engine import Submission
+from dialogs.inputs import clean
 from dialogs.incident_report import CATEGORY_NAMES
 
 PREFIXES = {"incident_report": "INC", "account_request": "ACC"}
@@ -40,6 +41,11 @@ class Person:
     workspace: str
     user_id: str
     name: str = ""
+
+    def __post_init__(self) -> None:
+        # A display name is chosen by its owner and shown to leads, in cards, chats and terminals: kept on one line,
+        # without control, zero-width or direction-override characters, at a length the database holds.
+        object.__setattr__(self, "name", " ".join(clean(self.name).split())[:200])
 
     @property
     def actor(self) -> str:

@@ -174,8 +174,8 @@ def render(replies: Sequence[Reply]) -> tuple[list[Block], str]:
             style = ""
             if summary:  # a summary's first option is the one that submits; Cancel is the one to think twice about
                 style = "danger" if option.label.strip().lower() == "cancel" else "primary" if i == 0 else ""
-            elements.append(_button(option.label, f"press:{pressed}",
-                                    json.dumps(option.value, separators=(",", ":")), style))
+            value = json.dumps(option.value, separators=(",", ":"), ensure_ascii=False)  # an emoji: 1 character, not 12
+            elements.append(_button(option.label, f"press:{pressed}", value, style))
             pressed += 1
         return _actions(elements)
 

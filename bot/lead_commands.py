@@ -135,9 +135,9 @@ def _export(session: Session, reports: list[Report], out: str) -> int:
         writer.writerow(["reference", "submitted", "category", "urgency", "status", "reporter", "answers"])
         for report in reports:
             answers = "\n".join(f"{label}: {value}" for label, value in report.fields)
-            writer.writerow([report.reference, report.created_at.isoformat(), report.category, report.urgency,
-                             status(history(session, report)), report.reporter_name or report.reporter_id,
-                             _csv_safe(answers)])
+            writer.writerow([_csv_safe(cell) for cell in (  # a display name can be a formula as well
+                report.reference, report.created_at.isoformat(), report.category, report.urgency,
+                status(history(session, report)), report.reporter_name or report.reporter_id, answers)])
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -48,13 +48,25 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for i, question in enumerate(questions):
         result = kb.ask(question, top=args.top)
         if args.json:
-            out.write(json.dumps(to_json(result), ensure_ascii=False) + "\n")
+            out.write(_json_line(to_json(result)) + "\n")
         else:
             if i:
                 out.write("\n")
             out.write(render_text(kb, result, settings.contact()) + "\n")
     out.flush()
     return 0
+
+
+LINE_BREAKS = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json_line(value: object) -> str:
+    """One JSON object on one line: the line breaks JSON may leave raw in a string (NEL, U+2028, U+2029) are escaped
+    too, since a reader splitting with Python's splitlines() would break the line at them."""
+    text = json.dumps(value, ensure_ascii=False)
+    for raw, escaped in LINE_BREAKS.items():
+        text = text.replace(raw, escaped)
+    return text
 
 
 def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:

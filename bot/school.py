@@ -77,8 +77,8 @@ class Retention(_Strict):
     Toolkit for Schools: date of birth + 25 years); the bot does not know the pupil's age, and 25 years from the
     report is never shorter. An allegation about a member of staff is kept until their normal pension age or for
     10 years, whichever is longer (Keeping children safe in education, part four; the IRMS toolkit likewise); the
-    bot keeps 10 and the lead files it where the longer rule is applied. Anything else, 6 years (the IRMS
-    toolkit's period for incident and complaint records about adults, the Limitation Act 1980's six years)."""
+    bot keeps 10 and the lead files it where the longer rule is applied. Anything else, 6 years: the Limitation Act
+    1980's period for most claims, which school retention schedules commonly use for records about adults."""
 
     keep_reports_years: int = Field(6, ge=1)
     keep_pupil_concerns_years: int = Field(25, ge=1)

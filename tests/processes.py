@@ -38,6 +38,11 @@ SLACK_REPORT = [("dm", "help"), ("press", "Report an incident"), ("press", "No")
                 ("dm", "Told nobody yet"), ("press", "Submit")]
 
 
+def figure(what: str, seconds: float) -> None:
+    """Print a measured time (shown with pytest -s; docs/operations.md records them)."""
+    print(f"FIGURE {what}: {seconds:.2f} s")
+
+
 def free_port() -> int:
     """A loopback port nobody is listening on (a server started on it right after nearly always gets it)."""
     with socket.socket() as probe:
@@ -109,7 +114,8 @@ class Server:
 
     async def ready(self, timeout: float = STARTUP) -> "Server":
         """Wait until /healthz answers 200."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        started = asyncio.get_running_loop().time()
+        deadline = started + timeout
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while True:
                 if self.process is None or self.process.poll() is not None:
@@ -117,6 +123,8 @@ class Server:
                 try:
                     async with http.get(f"{self.url}/healthz") as answer:
                         if answer.status == 200:
+                            figure(f"{self.name} answering /healthz after start", asyncio.get_running_loop().time()
+                                   - started)
                             return self
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass

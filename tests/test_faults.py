@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import aiohttp
@@ -25,8 +27,8 @@ from bot.store.db import database_url, open_database
 from bot.store.models import Draft, OutboxMessage, Report, ReportEvent
 from tests.fake_connector import FakeConnector, start_fake_connector
 from tests.fake_slack import FakeSlack, start_fake_slack
-from tests.processes import (PUPIL, SLACK_REPORT, eventually, outbox_posts, own_database, school_config, servers,
-                             walk_slack)
+from tests.processes import (PUPIL, SLACK_REPORT, eventually, figure, outbox_posts, own_database, school_config,
+                             servers, walk_slack)
 from tests.slack_world import SlackStaff, SlackWorld
 from tests.teams_world import SAFEGUARDING, TeamsWorld, personal
 from tests.test_incident_report import report as file_report
@@ -105,12 +107,15 @@ async def test_an_alert_being_posted_when_the_server_is_killed_is_posted_exactly
         key = f"{reference}:alert:dsl:slack"
         await eventually(lambda: outbox_posts(fakes.slack, key), "the alert reaching Slack", every=0.01)
         server.kill()  # while the worker waits for Slack's answer
+        killed_at = datetime.now(UTC).replace(tzinfo=None)
         fakes.slack.hang_after.clear()
         in_doubt = row(core.db, key)
         assert in_doubt.status == "pending" and in_doubt.attempted_at is not None
 
         await server.start().ready()  # it claims the message once the dead worker's claim lapses
         done = await eventually(lambda: sent(core.db, key), "the alert recorded as sent", timeout=LEASE + 20)
+        figure(f"killed mid-post: the alert recorded after the kill (lease {LEASE} s)",
+               (done.sent_at.replace(tzinfo=None) - killed_at).total_seconds())
         (post,) = outbox_posts(fakes.slack, key)
         assert done.external_ref == f"CSAFE:{post.answered['ts']}", "the post already there is the one recorded"
         assert [c.args["channel"] for c in fakes.slack.of("conversations.history")] == ["CSAFE"]
@@ -137,7 +142,9 @@ async def test_slack_and_teams_failing_then_recovering_deliver_each_alert_once(f
         reference = file_report(SlackStaff(core, user="UFAIL"), PUPIL)
 
         slack_key, teams_key = f"{reference}:alert:dsl:slack", f"{reference}:alert:dsl:teams"
+        filed = time.monotonic()
         await eventually(lambda: sent(core.db, slack_key) and sent(core.db, teams_key), "both alerts sent", 30)
+        figure("Slack hang + 429 and Teams 500 + 429: both alerts delivered after", time.monotonic() - filed)
         assert [c.method for c in fakes.slack.calls if c.method.startswith("chat.postMessage")] == [
             "chat.postMessage!hang", "chat.postMessage!429", "chat.postMessage"]
         assert len(outbox_posts(fakes.slack, slack_key)) == 1
@@ -180,7 +187,9 @@ async def test_the_database_going_away_gets_kind_answers_and_leaves_nothing_half
             #    people, on every way in, and never a 5xx to Slack or Teams.
             admin_run(admin, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
             admin_run(admin, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
+            cut = time.monotonic()
             await eventually(lambda: health(http, server.url, 503), "/healthz saying 503")
+            figure("database cut off: /healthz 503 after", time.monotonic() - cut)
             assert (await slack.press("UDB", "Submit")).status == 200
             await replied(slack, "UDB", SORRY, count=2)
             assert (await slack.dm("UDB", "help")).status == 200
@@ -196,13 +205,16 @@ async def test_the_database_going_away_gets_kind_answers_and_leaves_nothing_half
 
             # 3. Back: the same press now submits, as the first report (the lost reference was rolled back too).
             admin_run(admin, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+            back = time.monotonic()
             await eventually(lambda: health(http, server.url, 200), "/healthz saying 200 again")
+            figure("database back: /healthz 200 after", time.monotonic() - back)
             assert (await slack.press("UDB", "Submit")).status == 200
             confirmation = await replied(slack, "UDB", "-0001 has gone to")
             (reference,) = set(re.findall(r"INC-\d{4}-0001", confirmation))
             key = f"{reference}:alert:dsl:slack"
             await eventually(lambda: sent(db, key), "the alert recorded as sent")
             assert len(outbox_posts(fakes.slack, key)) == 1
+            figure("database back: the resubmitted report's alert posted after", time.monotonic() - back)
             assert counts(db)["report"] == 1
             with Session(db) as session:
                 keys = set(session.exec(select(OutboxMessage.key)).all())

@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,8 @@ from bot.store.db import database_url
 from bot.store.models import Draft, OutboxMessage, Report
 from tests.fake_connector import FakeConnector, start_fake_connector
 from tests.fake_slack import FakeSlack, start_fake_slack
-from tests.processes import SLACK_REPORT, Server, eventually, outbox_posts, own_schema, servers, walk_slack
+from tests.processes import (SLACK_REPORT, Server, eventually, figure, outbox_posts, own_schema, servers,
+                             walk_slack)
 from tests.slack_world import SlackWorld, event_envelope
 from tests.teams_world import SAFEGUARDING, TeamsWorld, personal
 
@@ -158,7 +160,9 @@ async def test_many_messages_queued_at_once_are_each_posted_once_by_two_workers(
                            message={"type": "question", "from": "Load test", "text": key}, now=now)
         session.commit()
     # No wake-up: both workers find them on their next tick, at about the same moment.
+    queued = time.monotonic()
     await eventually(lambda: all(r.status == "sent" for r in pair.rows(target="CLOAD")), "all 40 sent", 30)
+    figure("two replicas: 40 queued messages all posted after", time.monotonic() - queued)
     await asyncio.sleep(QUIET)
     assert sorted(len(pair.alert_posts(key)) for key in keys) == [1] * 40
     assert len(pair.slack.posted_to("CLOAD")) == 40

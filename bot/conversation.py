@@ -252,8 +252,8 @@ class Conversation:
     # ---- buttons outside a dialog ----------------------------------------------------------------------------
     def _button(self, session: Session, person: Person, value: dict[str, Any], now: datetime) -> list[Reply]:
         if "feedback" in value:
-            session.add(Feedback(at=now, platform=person.platform, source=str(value.get("source", ""))[:100],
-                                 clause=str(value.get("clause", ""))[:200], helpful=value["feedback"] == "yes"))
+            session.add(Feedback(at=now, platform=person.platform, source=clean(str(value.get("source", "")))[:100],
+                                 clause=clean(str(value.get("clause", "")))[:200], helpful=value["feedback"] == "yes"))
             return [Text("Thanks, that helps us improve the answers." if value["feedback"] == "yes" else
                          f"Thanks for telling me. If you still need an answer, please ask "
                          f"{self.config.school.contact}.")]
@@ -282,7 +282,8 @@ class Conversation:
 
     # ---- lead actions ----------------------------------------------------------------------------------------
     def _lead_action(self, session: Session, person: Person, value: dict[str, Any], now: datetime) -> list[Reply]:
-        outcome = escalation.act(session, self.config, str(value.get("reference", "")), person, str(value["lead"]),
+        reference = clean(str(value.get("reference", "")))[:40]  # a button's data is a lookup key: no NUL in it
+        outcome = escalation.act(session, self.config, reference, person, str(value["lead"]),
                                  now, detail=clean(str(value.get("detail", "")))[:2000],  # as typed answers are
                                  assignee=" ".join(clean(str(value.get("assignee", ""))).split())[:150])
         if not outcome.ok or outcome.report is None:

@@ -18,24 +18,28 @@ from typing import Any
 from urllib.parse import parse_qs
 
 MAX_AGE = 300  # seconds: Slack's own rule for replayed requests
+ID = "id"  # an identifier: a string of printable characters, at most ID_LENGTH (Slack's are about 11)
+ID_OR_NULL = "id or null"  # an enterprise's id, null outside Enterprise Grid
+ID_LENGTH = 100  # what the database keeps for a user, workspace or channel id
 
 # The fields read from each kind of body, and their types. A dict is an object that may be absent or null and
 # whose own fields are checked likewise ("*": every field); a list of one spec is a list whose items all match it.
 Spec = Any
-_TEAM = {"id": str, "domain": str, "enterprise_id": str}
-_EVENT = {"type": str, "user": str, "channel": str, "channel_type": str, "text": str, "ts": str, "thread_ts": str,
-          "event_ts": str, "tab": str, "bot_id": str, "subtype": str, "team": str, "files": [dict]}
-_EVENT_BODY = {"type": str, "team_id": str, "api_app_id": str, "event_id": str, "enterprise_id": str,
+_TEAM = {"id": ID, "domain": str, "enterprise_id": ID_OR_NULL}
+_EVENT = {"type": str, "user": ID, "channel": ID, "channel_type": str, "text": str, "ts": str, "thread_ts": str,
+          "event_ts": str, "tab": str, "bot_id": str, "subtype": str, "team": ID, "files": [dict]}
+_EVENT_BODY = {"type": str, "team_id": ID, "api_app_id": str, "event_id": ID, "enterprise_id": ID_OR_NULL,
                "event_time": int, "is_enterprise_install": bool, "authorizations": [dict], "event": _EVENT,
                "challenge": str}
-_ACTION = {"action_id": str, "block_id": str, "value": str, "type": str, "selected_user": str, "action_ts": str}
+_ACTION = {"action_id": str, "block_id": str, "value": str, "type": str, "selected_user": ID, "action_ts": str}
 _INPUT = {"type": str, "value": str, "selected_user": str}
-_VIEW = {"id": str, "type": str, "callback_id": str, "private_metadata": str, "team_id": str,
+_VIEW = {"id": str, "type": str, "callback_id": str, "private_metadata": str, "team_id": ID,
          "state": {"values": {"*": {"*": _INPUT}}}}  # block id -> action id -> what was entered
-_INTERACTIVE = {"type": str, "team": _TEAM, "enterprise": {"id": str}, "user": {"id": str, "team_id": str},
-                "channel": {"id": str}, "api_app_id": str, "token": str, "trigger_id": str, "container": dict,
+_INTERACTIVE = {"type": str, "team": _TEAM, "enterprise": {"id": ID_OR_NULL}, "user": {"id": ID, "team_id": ID},
+                "channel": {"id": ID}, "api_app_id": str, "token": str, "trigger_id": str, "container": dict,
                 "actions": [_ACTION], "view": _VIEW, "is_enterprise_install": bool, "response_url": str}
 HANDLED_EVENTS = ("message", "app_mention", "app_home_opened")  # the events whose fields the listeners read
+_COMMAND = {"user_id": ID, "team_id": ID, "channel_id": ID, "enterprise_id": ID_OR_NULL}  # a slash command
 
 
 def signed(secret: str, body: bytes, timestamp: str | None, signature: str | None, now: float | None = None
@@ -52,23 +56,30 @@ def signed(secret: str, body: bytes, timestamp: str | None, signature: str | Non
 
 def _wrong(value: Any, spec: Spec, where: str) -> str | None:
     """Where `value` is not shaped as `spec` says, or None."""
-    if value is None:
-        return None  # absent or null: the listeners treat both as missing
+    if value is None:  # absent or null: the listeners take both as missing, except an id that is there but null
+        return f"{where} is null" if spec is ID else None
     if isinstance(spec, dict):
         if not isinstance(value, dict):
             return f"{where} is not an object"
         for key, inner in spec.items():
             for name in (value if key == "*" else [key] if key in value else []):
-                if value[name] is None and key == "*" or (problem := _wrong(value[name], inner, f"{where}.{name}")):
-                    return problem if value[name] is not None else f"{where}.{name} is null"
+                if key == "*" and value[name] is None:
+                    return f"{where}.{name} is null"
+                if problem := _wrong(value[name], inner, f"{where}.{name}"):
+                    return problem
         return None
     if isinstance(spec, list):
         if not isinstance(value, list):
             return f"{where} is not a list"
         for i, item in enumerate(value):
-            if item is None or (problem := _wrong(item, spec[0], f"{where}[{i}]")):
-                return problem or f"{where}[{i}] is null"
+            if item is None:
+                return f"{where}[{i}] is null"
+            if problem := _wrong(item, spec[0], f"{where}[{i}]"):
+                return problem
         return None
+    if spec in (ID, ID_OR_NULL):  # stored as it is and looked up by: no NUL (PostgreSQL refuses it), nothing odd
+        ok = isinstance(value, str) and len(value) <= ID_LENGTH and value.isprintable() and " " not in value
+        return None if ok else f"{where} is not an id"
     if spec is int and isinstance(value, bool) or not isinstance(value, spec):
         return f"{where} is not a {spec.__name__}"
     return None
@@ -89,7 +100,7 @@ def problem_with(payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return "the body is not an object"
     if "command" in payload and "type" not in payload:  # a slash command: form fields, so strings already
-        return _required(payload, "command", "user_id")
+        return _required(payload, "command", "user_id") or _wrong(payload, _COMMAND, "command")
     kind = payload.get("type")
     if not isinstance(kind, str) or not kind:
         return "type is missing"

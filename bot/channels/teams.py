@@ -408,7 +408,21 @@ def _malformed(body: dict[str, Any]) -> str:
         return "Every entity needs a type."
     if any(not isinstance(m.get("id"), str) for m in body.get("membersAdded") or []):
         return "Every member added needs an id."
+    longest = dict(_IDS, **({} if at("from.aadObjectId") else {"from.id": 100}))  # the id the person is kept by
+    if odd := [p for p, most in longest.items() if at(p) is not None and not _an_id(at(p), most)]:
+        return f"These ids are not ids: {', '.join(odd)}."
     return ""
+
+
+# Ids are kept and looked up as they are: within the database's lengths, and without NUL (PostgreSQL refuses it)
+# or anything invisible. Teams' own are far shorter (a personal chat's id, the longest, is about 130 characters).
+_IDS = {"id": 200, "replyToId": 200, "conversation.id": 200, "conversation.tenantId": 100, "from.id": 200,
+        "from.aadObjectId": 100, "recipient.id": 200, "channelData.tenant.id": 100, "channelData.channel.id": 200,
+        "channelData.team.id": 200}
+
+
+def _an_id(value: Any, most: int) -> bool:
+    return isinstance(value, str) and len(value) <= most and value.isprintable()
 
 
 def _problem(status: int, message: str) -> web.Response:

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,8 @@ from dialogs.replies import Reply, Text
 
 log = logging.getLogger(__name__)
 EXECUTE = "adaptiveCard/action"  # the invoke an Action.Execute button sends
+AUTH_TIMEOUT = 15.0  # seconds to check a token, fetching the Bot Framework's keys included
+_AUTH_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="teams-auth")  # not the database's threads
 FILE_TYPES = ("image/", "video/", "audio/", "application/vnd.microsoft.teams.file")
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 
@@ -343,8 +346,11 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Requ
         if activity is None or problem:
             return _problem(400, problem)
         try:
-            auth = await adapter.bot_framework_authentication.authenticate_request(
-                activity, request.headers.get("Authorization", ""))
+            auth = await _authenticate(adapter, activity, request.headers.get("Authorization", ""))
+        except TimeoutError:
+            log.warning("teams: a token could not be checked in %ss (the Bot Framework's keys did not come)",
+                        AUTH_TIMEOUT)
+            return _problem(503, "The token could not be checked just now. Try again.")
         except Exception as failure:  # noqa: BLE001 (a missing, forged or expired token is a 401, never a 500)
             log.warning("teams request refused: %s", type(failure).__name__)
             return _problem(401, "Unauthorized.")
@@ -356,6 +362,16 @@ def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Requ
             return web.json_response(response.body, status=response.status)
         return web.Response(status=200)
     return handle
+
+
+async def _authenticate(adapter: CloudAdapter, activity: Activity, header: str) -> Any:
+    """Check a request's token. botbuilder fetches the Bot Framework's signing keys with blocking `requests` calls
+    and no timeout from inside this check (once a day, and for a key it has not seen, at most once an hour): on the
+    server's event loop, a slow key server stalled every request, Slack's acks included. So it runs on a thread of
+    its own, in a loop of its own, for at most AUTH_TIMEOUT seconds."""
+    def check() -> Any:
+        return asyncio.run(adapter.bot_framework_authentication.authenticate_request(activity, header))
+    return await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(_AUTH_THREADS, check), AUTH_TIMEOUT)
 
 
 def _read_activity(body: Any) -> tuple[Activity | None, str]:

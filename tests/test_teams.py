@@ -259,3 +259,13 @@ async def test_with_an_app_id_a_request_without_a_valid_token_gets_401(secured):
     assert (await secured.send(activity)).status == 401
     assert (await secured.send(activity, headers={"Authorization": "Bearer not-a-token"})).status == 401
     assert secured.fake.calls == []
+
+
+async def test_a_refused_assign_looks_nobody_up(teams):
+    await walk(teams, "U1", [*REPORT_STEPS, ("press", "Submit")])
+    (alert,) = await teams.fake.wait_for("create")
+    teams.fake.names["aad-PASTORAL"] = "Pat Pastoral"
+    await teams.press("HEAD", "Assign", conversation=alert.conversation, channel=SAFEGUARDING,
+                      assignee="aad-PASTORAL")
+    (refused,) = await teams.fake.wait_for("post", conversation="a:chat-with-29:HEAD")
+    assert "only the designated leads" in refused.text and teams.fake.of("member") == []

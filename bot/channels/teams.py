@@ -24,6 +24,7 @@ from botframework.connector.auth import AuthenticationConstants
 from msrest.exceptions import ClientRequestError
 from sqlmodel import Session
 
+from bot import escalation
 from bot.channels import teams_cards as cards
 from bot.channels.teams_connector import Connector
 from bot.conversation import Conversation, Inbound
@@ -32,6 +33,7 @@ from bot.escalation import Person
 from bot.store import addresses
 from bot.store.drafts import load_draft
 from bot.store.errors import unless_unavailable
+from bot.store.reports import find_report
 from bot.store.seen import first_time
 from dialogs.replies import Reply, Text
 
@@ -191,7 +193,8 @@ class TeamsBot:
         """A button (Action.Submit or Action.Execute): its value goes to the core."""
         activity = turn.activity
         person = person_of(activity)
-        if "lead" in value and value.get("assignee"):
+        if "lead" in value and value.get("assignee") and await asyncio.to_thread(
+                self._may_act, person, str(value.get("reference", ""))):  # no look-up for a pick that is refused
             value["assignee"] = await self._name(activity, str(value["assignee"]))
         replies = await self._turn(Inbound(person, activity.conversation.id, value=value))
         private = "lead" in value or await asyncio.to_thread(self._in_dialog, person)
@@ -248,8 +251,21 @@ class TeamsBot:
         return kind in (None, "personal")
 
     async def _reply(self, turn: TurnContext, replies: list[Reply]) -> None:
-        if replies:
-            await turn.send_activity(_card_activity(replies))
+        """Answer in the activity's conversation (a channel message's thread). Sent through the bot's own
+        connector client, which keeps its connections: botbuilder's opens a new one (a TLS handshake with
+        Microsoft) for every reply, which was most of a Teams turn's cost under load."""
+        if not replies:
+            return
+        incoming = turn.activity
+        outgoing = TurnContext.apply_conversation_reference(
+            _card_activity(replies), TurnContext.get_conversation_reference(incoming)).serialize()
+        try:
+            if incoming.id and incoming.type in (ActivityTypes.message, ActivityTypes.invoke):
+                await self.connector.reply(incoming.service_url, incoming.conversation.id, incoming.id, outgoing)
+            else:
+                await self.connector.post(incoming.service_url, incoming.conversation.id, outgoing)
+        except (RetryLater, Undeliverable) as problem:
+            log.warning("teams: a reply could not be delivered (%s)", problem)
 
     async def _private(self, turn: TurnContext, replies: list[Reply]) -> None:
         """Send to the person's personal chat with the bot, starting one if there is none yet."""
@@ -284,6 +300,11 @@ class TeamsBot:
         return name or member
 
     # ---- the database ----------------------------------------------------------------------------------------
+    def _may_act(self, person: Person, reference: str) -> bool:
+        with Session(self.core.db) as session:
+            report = find_report(session, reference)
+            return report is not None and escalation.may_act(self.core.config, report, person)
+
     def _in_dialog(self, person: Person) -> bool:
         with Session(self.core.db) as session, unless_unavailable():  # then the core's answer is shown as it is
             return load_draft(session, platform=person.platform, workspace=person.workspace,

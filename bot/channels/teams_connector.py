@@ -11,8 +11,10 @@ import asyncio
 import json
 import logging
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from bot.delivery import RetryLater, Undeliverable
 
@@ -78,19 +80,25 @@ class Connector:
 
     async def post(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
         """Post an activity into a conversation; returns its id."""
-        answer = await self._call("POST", service_url, f"v3/conversations/{conversation_id}/activities", activity)
+        answer = await self._call("POST", service_url, f"v3/conversations/{_q(conversation_id)}/activities", activity)
+        return str(answer.get("id", ""))
+
+    async def reply(self, service_url: str, conversation_id: str, reply_to: str, activity: dict[str, Any]) -> str:
+        """Reply to an activity in its conversation (in a channel, in its thread); returns the reply's id."""
+        answer = await self._call("POST", service_url,
+                                  f"v3/conversations/{_q(conversation_id)}/activities/{_q(reply_to)}", activity)
         return str(answer.get("id", ""))
 
     async def update(self, service_url: str, conversation_id: str, activity_id: str,
                      activity: dict[str, Any]) -> None:
         """Replace an activity the bot posted earlier (a card edited in place)."""
-        await self._call("PUT", service_url, f"v3/conversations/{conversation_id}/activities/{activity_id}",
+        await self._call("PUT", service_url, f"v3/conversations/{_q(conversation_id)}/activities/{_q(activity_id)}",
                          {**activity, "id": activity_id})
 
     async def member_name(self, service_url: str, conversation_id: str, member_id: str) -> str:
         """A member's display name ("" when the connector won't say)."""
         try:
-            answer = await self._call("GET", service_url, f"v3/conversations/{conversation_id}/members/{member_id}")
+            answer = await self._call("GET", service_url, f"v3/conversations/{_q(conversation_id)}/members/{_q(member_id)}")
         except (RetryLater, Undeliverable):
             return ""
         return str(answer.get("name") or "")
@@ -103,7 +111,7 @@ class Connector:
         token = await self.tokens.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        url = service_url.rstrip("/") + "/" + path
+        url = URL(service_url.rstrip("/") + "/" + path, encoded=True)  # the ids in it are quoted already
         try:
             async with self._http.request(method, url, json=body, headers=headers) as response:
                 if response.status == 429:
@@ -132,6 +140,11 @@ def _json_object(raw: bytes, method: str) -> dict[str, Any]:
         log.warning("teams answered %s without readable JSON", method)
         return {}
     return answer if isinstance(answer, dict) else {}
+
+
+def _q(part: str) -> str:
+    """An id quoted for a URL path, as the Bot Framework SDKs do (Teams ids hold ':', ';' and '@')."""
+    return quote(part, safe="")
 
 
 def _seconds(header: str | None) -> float | None:

@@ -82,6 +82,15 @@ class Vocabulary:
     question_types: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # opening words -> answer terms
     exact: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # words as written -> concepts
     broader: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "@self_harm" -> ("@safeguarding",)
+    # The longest phrase that can start at a stem (stem_starts) or a written word (word_starts): most words start
+    # none, so the phrase scan looks at them once instead of once per possible phrase length.
+    stem_starts: dict[str, int] = field(init=False, default_factory=dict)
+    word_starts: dict[str, int] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for table, starts in ((self.phrases, self.stem_starts), (self.exact, self.word_starts)):
+            for key in table:
+                starts[key[0]] = max(starts.get(key[0], 0), len(key))
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
@@ -185,8 +194,9 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
     i = 0
     n = len(all_stems)
     while i < n:
+        longest = max(vocab.stem_starts.get(all_stems[i], 0), vocab.word_starts.get(all_words[i], 0))
         # Longest phrase first, so "friend request" wins over "friend".
-        for length in range(min(vocab.longest, n - i), 0, -1):
+        for length in range(min(longest, n - i), 0, -1):
             named = vocab.exact.get(tuple(all_words[i:i + length])) if vocab.exact else None
             if named is None:
                 named = vocab.phrases.get(tuple(all_stems[i:i + length]))

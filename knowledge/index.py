@@ -69,11 +69,16 @@ class ClauseIndex:
         text_words = np.zeros(len(self.clauses), dtype=np.float32)
         surface: set[str] = set(vocab.known)
         usage: Counter[str] = Counter()  # how many clauses use each surface word: breaks typo-correction ties
+        shared: dict[str, Analysed] = {}  # lead-ins and headings repeat across clauses: analyse each once
         for doc, clause in enumerate(self.clauses):
             tf: Counter[str] = Counter()
             length = 0.0
             for field, weight in FIELD_WEIGHTS.items():
-                analysed = analyse(getattr(clause, field), vocab)
+                value = getattr(clause, field)
+                if field == "text":
+                    analysed = analyse(value, vocab)
+                elif (analysed := shared.get(value)) is None:
+                    analysed = shared[value] = analyse(value, vocab)
                 surface.update(analysed.surface)
                 if field == "text":
                     usage.update(set(analysed.surface))

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from knowledge.analysis import words
 from knowledge.clause import Clause
@@ -22,6 +23,7 @@ POLICY_SUFFIXES = (".txt", ".md", ".markdown")
 CATALOG = "catalog.toml"
 DUPLICATE_RATIO = 90.0  # rapidfuzz ratio at which two clauses count as the same wording
 _BLOCK_WORDS = 4
+_MATRIX_FROM = 16  # block size from which one matrix call beats the pair loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +62,36 @@ def read_policy(policy: Policy) -> tuple[Policy, list[Clause]]:
     return replace(policy, name=name), split_document(policy.id, text)
 
 
+def _joined(lead_in: str, text: str) -> str:
+    return f"{lead_in} {text}" if lead_in and text else lead_in or text
+
+
+def _similar_pairs(members: list[int], keys: list[str]) -> Iterable[tuple[int, int]]:
+    """The pairs in a block whose lead-in and wording are near the same. A big block (many bullets under one
+    lead-in) is compared in one rapidfuzz call in C rather than pair by pair in Python."""
+    if len(members) < _MATRIX_FROM:
+        for a_pos, a in enumerate(members):
+            for b in members[a_pos + 1:]:
+                if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO):
+                    yield a, b
+        return
+    block = [keys[i] for i in members]
+    scores = process.cdist(block, block, scorer=fuzz.ratio, score_cutoff=DUPLICATE_RATIO, dtype=np.uint8,
+                           workers=-1)
+    for a_pos, b_pos in zip(*np.nonzero(np.triu(scores, k=1))):
+        yield members[a_pos], members[b_pos]
+
+
 def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
     """Keep one clause for wording that several policies share, naming every policy it appears in.
 
     Clauses are compared only within blocks that share their first or their last few words, so the cost grows
     with the number of clauses, not its square.
     """
-    keys = [" ".join(words(c.context + " " + c.text)) for c in clauses]
+    lead_ins: dict[str, str] = {}  # many clauses share a lead-in: split each one once
     texts = [" ".join(words(c.text)) for c in clauses]
+    keys = [_joined(lead_ins.setdefault(c.context, " ".join(words(c.context))), text)
+            for c, text in zip(clauses, texts)]
     parent = list(range(len(clauses)))
 
     def root(i: int) -> int:
@@ -82,15 +106,13 @@ def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
         blocks[("head", " ".join(ws[:_BLOCK_WORDS]))].append(i)
         blocks[("tail", " ".join(ws[-_BLOCK_WORDS:]))].append(i)
     for members in blocks.values():
-        for a_pos, a in enumerate(members):
-            for b in members[a_pos + 1:]:
-                if clauses[a].source == clauses[b].source or root(a) == root(b):
-                    continue
-                # The clause's own words must match, not only with its lead-in: bullets under one long lead-in
-                # ("Key words to consider are: - Engaging - Friendly") are different clauses.
-                if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO) and \
-                        fuzz.ratio(texts[a], texts[b], score_cutoff=DUPLICATE_RATIO):
-                    parent[root(b)] = root(a)
+        for a, b in _similar_pairs(members, keys):
+            if clauses[a].source == clauses[b].source or root(a) == root(b):
+                continue
+            # The clause's own words must match, not only with its lead-in: bullets under one long lead-in
+            # ("Key words to consider are: - Engaging - Friendly") are different clauses.
+            if fuzz.ratio(texts[a], texts[b], score_cutoff=DUPLICATE_RATIO):
+                parent[root(b)] = root(a)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(clauses)):
         groups[root(i)].append(i)

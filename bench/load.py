@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
-from tests.fake_connector import FakeConnector, Sent  # noqa: E402
+from tests.fake_connector import FakeConnector, Sent, submits  # noqa: E402
 from tests.fake_slack import Call, FakeSlack  # noqa: E402
 
 SECRET = "load-signing-secret"
@@ -509,7 +509,7 @@ class TeamsPerson(Person):
 
     def _submits(self) -> list[dict[str, Any]]:
         last = self.mailbox.last
-        return _submits(last.card) if last is not None else []
+        return submits(last.card) if last is not None else []
 
     def labels(self) -> list[str]:
         return [a.get("title", "") for a in self._submits()]
@@ -523,20 +523,6 @@ class TeamsPerson(Person):
     def said(self) -> str:
         last = self.mailbox.last
         return last.text if last is not None else ""
-
-
-def _submits(node: Any) -> list[dict]:
-    """Every Action.Submit in a card, however deeply nested."""
-    found: list[dict] = []
-    if isinstance(node, dict):
-        if node.get("type") == "Action.Submit":
-            found.append(node)
-        for child in node.values():
-            found += _submits(child)
-    elif isinstance(node, list):
-        for child in node:
-            found += _submits(child)
-    return found
 
 
 # ---------------------------------------------------------------- what staff do

@@ -123,6 +123,20 @@ class FakeConnector:
         return web.json_response({"id": member, "name": self.names[member]})
 
 
+def submits(node: Any) -> list[dict]:
+    """Every Action.Submit in a card, however deeply nested (a ShowCard's form included)."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        if node.get("type") == "Action.Submit":
+            found.append(node)
+        for child in node.values():
+            found += submits(child)
+    elif isinstance(node, list):
+        for child in node:
+            found += submits(child)
+    return found
+
+
 class _Replay:
     """A request whose body was already read."""
 

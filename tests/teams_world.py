@@ -16,7 +16,7 @@ from bot.channels.teams import TeamsSettings
 from bot.conversation import Conversation
 from bot.school import Presence, SchoolConfig
 from bot.server import make_server
-from tests.fake_connector import FakeConnector, Sent, start_fake_connector
+from tests.fake_connector import FakeConnector, Sent, start_fake_connector, submits
 
 TENANT = "tenant-1"
 BOT = "28:policy-bot"
@@ -109,24 +109,10 @@ class TeamsWorld:
     def button(self, title: str, conversation: str) -> tuple[Sent, dict]:
         """The newest card in the conversation with an Action.Submit of this title (inside a ShowCard too)."""
         for sent in reversed(self.cards(conversation)):
-            for action in _submits(sent.card):
+            for action in submits(sent.card):
                 if action.get("title") == title:
                     return sent, action
         raise AssertionError(f"no button {title!r} in {conversation}; sent: {self.said_to(conversation)[:2000]}")
-
-
-def _submits(node: Any) -> list[dict]:
-    """Every Action.Submit in a card, however deeply nested."""
-    found: list[dict] = []
-    if isinstance(node, dict):
-        if node.get("type") == "Action.Submit":
-            found.append(node)
-        for child in node.values():
-            found += _submits(child)
-    elif isinstance(node, list):
-        for child in node:
-            found += _submits(child)
-    return found
 
 
 async def start_world(core: Conversation, settings: TeamsSettings | None = None, **server: Any

@@ -88,3 +88,22 @@ class Staff:
     def of(self, kind: type) -> list:
         """The last replies of one kind."""
         return [r for r in self.replies if isinstance(r, kind)]
+
+
+async def alert_attempts(core: Conversation, platform: str, attempts: int) -> None:
+    """Wait until a channel alert's failed attempts on a platform are written to the outbox, so a test moves its
+    clock only once the worker has scheduled the retry."""
+    import asyncio
+
+    from sqlmodel import Session, select
+
+    from bot.store.models import OutboxMessage
+
+    for _ in range(500):
+        with Session(core.db) as session:
+            rows = session.exec(select(OutboxMessage).where(OutboxMessage.platform == platform,
+                                                            OutboxMessage.target_kind == "channel")).all()
+        if rows and rows[0].attempts >= attempts:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{platform} alert attempts never reached {attempts}")

@@ -8,6 +8,7 @@ import time
 from urllib.parse import urlencode
 
 from tests.slack_world import world  # noqa: F401 (the fixture)
+from tests.talk import Staff, alert_attempts
 
 
 async def test_a_direct_message_is_answered_with_the_clause_and_its_citation(world):
@@ -114,14 +115,12 @@ async def test_slack_failing_delays_an_alert_and_it_is_delivered_once(world):
     world.fake.fail_next("chat.postMessage", 500)
     world.fake.fail_next("chat.postMessage", 429, **{"Retry-After": "7"})
     from tests.test_incident_report import report as file_report
-    from tests.talk import Staff
-
     file_report(Staff(world.core, user="U9", platform="slack"), "A worrying post or message by or about a pupil")
     await world.fake.wait_for("chat.postMessage!500")  # the first attempt fails; the alert waits
-    await attempts_recorded(world, 1)  # move the clock only once the worker has scheduled its retry
+    await alert_attempts(world.core, "slack", 1)  # move the clock only once the worker has scheduled its retry
     world.core.clock.advance(seconds=6)
     await world.fake.wait_for("chat.postMessage!429")
-    await attempts_recorded(world, 2)
+    await alert_attempts(world.core, "slack", 2)
     world.core.clock.advance(seconds=6)
     await asyncio.sleep(0.3)
     assert world.fake.of("chat.postMessage") == [], "Retry-After: 7 is honoured"
@@ -131,20 +130,6 @@ async def test_slack_failing_delays_an_alert_and_it_is_delivered_once(world):
     await asyncio.sleep(0.3)
     assert len(world.fake.of("chat.postMessage")) == 1
 
-
-async def attempts_recorded(world, attempts: int) -> None:
-    """Wait until the Slack alert's failed attempts are written to the outbox."""
-    from sqlmodel import Session, select
-
-    from bot.store.models import OutboxMessage
-
-    for _ in range(500):
-        with Session(world.core.db) as session:
-            rows = session.exec(select(OutboxMessage).where(OutboxMessage.platform == "slack")).all()
-        if rows and rows[0].attempts >= attempts:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"outbox attempts never reached {attempts}")
 
 
 async def test_healthz_says_ok(world):

@@ -12,6 +12,7 @@ from bot.channels.teams import TeamsSettings
 from bot.conversation import Conversation
 from bot.escalation import Person
 from bot.store.models import OutboxMessage
+from tests.talk import alert_attempts
 from tests.teams_world import BOT, SAFEGUARDING, STAFFROOM, TENANT, personal, start_world, teams, teams_config  # noqa: F401 (the fixture)
 
 
@@ -179,17 +180,6 @@ def file_report(teams, user: str = "U9") -> str:
                   "A worrying post or message by or about a pupil")
 
 
-async def outbox_attempts(teams, attempts: int) -> OutboxMessage:
-    """Wait until the Teams alert's failed attempts are written to the outbox."""
-    for _ in range(500):
-        with Session(teams.core.db) as session:
-            rows = session.exec(select(OutboxMessage).where(OutboxMessage.platform == "teams",
-                                                            OutboxMessage.target_kind == "channel")).all()
-        if rows and rows[0].attempts >= attempts:
-            return rows[0]
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"outbox attempts never reached {attempts}")
-
 
 async def test_the_connector_failing_delays_an_alert_and_it_is_delivered_exactly_once(teams):
     await teams.say("U9", "hello")  # Teams gives the bot its service URL only when someone speaks to it
@@ -198,15 +188,15 @@ async def test_the_connector_failing_delays_an_alert_and_it_is_delivered_exactly
     teams.fake.hang.add("create")  # and a third attempt that hangs past the client's timeout
     file_report(teams)
     await teams.fake.wait_for("create!500")
-    await outbox_attempts(teams, 1)
+    await alert_attempts(teams.core, "teams", 1)
     teams.core.clock.advance(seconds=6)
     await teams.fake.wait_for("create!429")
-    await outbox_attempts(teams, 2)
+    await alert_attempts(teams.core, "teams", 2)
     teams.core.clock.advance(seconds=6)
     await asyncio.sleep(0.3)
     assert teams.fake.of("create") == [], "Retry-After: 7 is honoured"
     teams.core.clock.advance(seconds=2)
-    await outbox_attempts(teams, 3)  # the hung attempt timed out and was put back
+    await alert_attempts(teams.core, "teams", 3)  # the hung attempt timed out and was put back
     teams.fake.hang.clear()
     teams.core.clock.advance(seconds=60)
     (delivered,) = await teams.fake.wait_for("create")

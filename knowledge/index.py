@@ -174,14 +174,14 @@ class ClauseIndex:
         top = top[np.argsort(-scores[top], kind="stable")]
         return [Hit(int(d), float(scores[d])) for d in top if scores[d] > 0]
 
-    def contains(self, term: str, doc: int) -> bool:
-        """Whether a clause's fields contain a term (a stem or a concept)."""
+    def holding(self, term: str, docs: np.ndarray) -> np.ndarray:
+        """For each of the clauses `docs`, whether its fields contain a term (a stem or a concept)."""
         posting = self._postings.get(term)
-        if posting is None:
-            return False
+        if posting is None or not len(docs):
+            return np.zeros(len(docs), dtype=bool)
         ids = posting[0]
-        i = int(np.searchsorted(ids, doc))
-        return i < len(ids) and int(ids[i]) == doc
+        at = np.minimum(np.searchsorted(ids, docs), len(ids) - 1)
+        return ids[at] == docs
 
     def term_idf(self, term: str) -> float:
         """The term's inverse document frequency; words the policies never use count as the rarest."""

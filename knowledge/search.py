@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from knowledge.analysis import Vocabulary, analyse, normalise
 from knowledge.clause import Clause
 from knowledge.index import ClauseIndex, Hit, Query
@@ -108,7 +110,7 @@ class KnowledgeBase:
         if not hits:
             return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
                           truncated=truncated)
-        scored = [_Scored(h, self._coverage(query, h.doc)) for h in hits]
+        scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(" ".join(query.words))))
         best = ranked[0]
         on_topic = bool(set(query.analysed.concepts) & self.vocab.domain)
@@ -126,15 +128,18 @@ class KnowledgeBase:
                       did_you_mean=ties if confident else (), corrected=query.corrected, truncated=truncated)
 
     # ---- scoring ----------------------------------------------------------------------------------------
-    def _coverage(self, query: Query, doc: int) -> float:
-        """The share of the question's meaning a clause covers: each content word weighted by its rarity,
-        counted as covered when the clause has the word's stem or a concept the word is part of."""
+    def _coverage(self, query: Query, docs: Sequence[int]) -> list[float]:
+        """The share of the question's meaning each clause covers: each content word weighted by its rarity,
+        counted as covered when the clause has the word's stem or a concept the word is part of. All the
+        candidates at once: one look-up per word, not one per word and clause."""
         analysed = query.analysed
         covering: list[set[str]] = [{s} for s in analysed.stems]
         for concept, (start, end) in zip(analysed.concepts, analysed.concept_spans):
             for i in range(max(start, 0), max(end, 0)):
                 covering[i].add(concept)
-        total = matched = 0.0
+        candidates = np.asarray(docs, dtype=np.int64)
+        total = 0.0
+        matched = np.zeros(len(candidates), dtype=np.float64)
         seen: set[str] = set()
         for stem_, terms, share in zip(analysed.stems, covering, analysed.shares):
             if stem_ in seen:
@@ -143,9 +148,11 @@ class KnowledgeBase:
             weight = max(self.index.term_idf(t) for t in terms) if len(terms) > 1 else self.index.term_idf(stem_)
             weight *= share
             total += weight
-            if any(self.index.contains(t, doc) for t in terms):
-                matched += weight
-        return matched / total if total else 0.0
+            holding = np.zeros(len(candidates), dtype=bool)
+            for term in terms:
+                holding |= self.index.holding(term, candidates)
+            matched[holding] += weight
+        return (matched / total).tolist() if total else [0.0] * len(candidates)
 
     def _rerank(self, scored: list[_Scored], asks_permission: bool = False) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,17 +22,20 @@ from sqlmodel import Session
 
 from bot import escalation
 from bot.channels import slack_request, slack_socket
-from bot.channels.slack import build_app
+from bot.channels.backlog import Backlog
+from bot.channels.slack import build_app, keep_connections
 from bot.channels.slack_sender import SlackSender, outbox_client
 from bot.channels.teams import TeamsBot, TeamsSettings, build_adapter, messages_handler
 from bot.channels.teams_connector import AppToken, Connector, NoToken
 from bot.channels.teams_sender import TeamsSender
 from bot.conversation import Conversation
 from bot.delivery import LEASE, Delivery, Sender, call_timeout
+from bot.store.db import connections
 from bot.store.errors import unavailable
 
 log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://slack.com/api/"
+RETRY_AFTER = 5  # seconds, suggested to a sender refused because too much is in progress
 MIN_LEASE = 4.0  # seconds: below this, each platform call would get too little time (see delivery.call_timeout)
 
 
@@ -76,20 +80,25 @@ def lease_from_env(env: Mapping[str, str]) -> timedelta:
 
 def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSettings | None = None, *,
                 delivery_interval: float = 2.0, reminder_interval: float = 3600.0,
-                teams_timeout: float = 10.0, lease: timedelta = LEASE) -> web.Application:
-    """The web application with its background workers; a channel whose settings are None is off."""
+                teams_timeout: float = 10.0, lease: timedelta = LEASE, backlog: Backlog | None = None
+                ) -> web.Application:
+    """The web application with its background workers; a channel whose settings are None is off. `backlog`
+    bounds the Slack events in progress (the default allows `backlog.LIMIT`)."""
     senders: dict[str, Sender] = {}
     delivery = Delivery(core.db, senders, core.clock, lease=lease)
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", _healthz(core))
     if slack is not None:
+        backlog = backlog or Backlog()
         bolt = build_app(core, token=slack.token, signing_secret=slack.signing_secret, api_url=slack.api_url,
-                         on_queued=delivery.wake)
-        senders["slack"] = SlackSender(outbox_client(slack.token, slack.api_url, call_timeout(lease)))
+                         on_queued=delivery.wake, backlog=backlog)
+        slack_sender = SlackSender(outbox_client(slack.token, slack.api_url, call_timeout(lease)))
+        senders["slack"] = slack_sender
+        app.cleanup_ctx.append(keep_connections(bolt.client, slack_sender.client))  # before Socket Mode uses them
         if slack.app_token:
             app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token))
         else:
-            app.router.add_post("/slack/events", _slack_handler(bolt, slack.signing_secret))
+            app.router.add_post("/slack/events", _slack_handler(bolt, slack.signing_secret, backlog))
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
     connector: Connector | None = None
@@ -104,6 +113,10 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
                         "authentication (fine for the Bot Framework Emulator, never for a real deployment)")
 
     async def workers(app: web.Application):
+        # Nearly all blocking work is database work: more threads than the pool has connections would only queue
+        # for one, handing the GIL back and forth as they wake (SQLite has one connection per process).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=connections(core.db) + 1, thread_name_prefix="blocking"))
         stop = asyncio.Event()
         tasks = [asyncio.create_task(delivery.run(stop, delivery_interval)),
                  asyncio.create_task(_reminders(core, stop, reminder_interval, delivery))]
@@ -121,12 +134,16 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
     return app
 
 
-def _slack_handler(bolt: AsyncApp, signing_secret: str):
+def _slack_handler(bolt: AsyncApp, signing_secret: str, backlog: Backlog):
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()  # bounded by client_max_size: a bigger body is answered 413
         if not slack_request.signed(signing_secret, body, request.headers.get("X-Slack-Request-Timestamp"),
                                     request.headers.get("X-Slack-Signature")):
             return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+        if not await backlog.admit():  # Slack sends it again later; acking it would leave it unanswered in memory
+            log.warning("slack request refused for now: %d events in progress", backlog.busy)
+            return web.json_response({"ok": False, "error": "busy"}, status=503,
+                                     headers={"Retry-After": str(RETRY_AFTER)})
         text, _, problem = slack_request.read(body, request.headers.get("Content-Type"))
         if problem:  # signed by Slack, yet not what Slack sends: say so, in one line, without the content
             log.warning("slack request refused: %s", problem)

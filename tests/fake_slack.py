@@ -39,6 +39,7 @@ class FakeSlack:
     hang_once: list[str] = field(default_factory=list)  # the next call to each: not taken, never answered
     history: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # posted messages by channel, oldest first
     names: dict[str, str] = field(default_factory=dict)  # users.info real names by user id
+    holding: dict[str, asyncio.Event] = field(default_factory=dict)  # methods whose calls wait to be released
     socket_url: str = ""  # what apps.connections.open hands out: the Socket Mode websocket to connect to
     _ts: float = 0.0
     _views: int = 0
@@ -66,6 +67,11 @@ class FakeSlack:
             await asyncio.sleep(0.02)
         return found()
 
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls to the method wait, unanswered, until the returned event is set; then they are answered."""
+        self.holding[method] = asyncio.Event()
+        return self.holding[method]
+
     def fail_next(self, method: str, status: int, *, error: str = "fake_failure", **headers: str) -> None:
         """Make the next call to `method` answer with this HTTP status (and `ok: false`, naming the error)."""
         self.failures.append((method, status, headers, error))
@@ -82,6 +88,9 @@ class FakeSlack:
                     args[key] = json.loads(args[key])
         args = {**dict(request.query), **args}  # some SDK methods send their arguments in the query string
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if method in self.holding:
+            self.calls.append(Call(f"{method}!held", args, token))
+            await self.holding[method].wait()
         if method in self.hang:
             await _stall(request)
         if method in self.hang_once:

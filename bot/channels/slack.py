@@ -10,8 +10,10 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+import aiohttp
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
@@ -20,6 +22,7 @@ from sqlmodel import Session
 
 from bot import escalation
 from bot.channels import slack_blocks as blocks
+from bot.channels.backlog import Backlog, counted
 from bot.conversation import Conversation, Inbound
 from bot.escalation import Person
 from bot.store.drafts import load_draft
@@ -34,12 +37,13 @@ MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
 def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: str,
-              on_queued: Callable[[], None] = lambda: None) -> AsyncApp:
-    """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake)."""
+              on_queued: Callable[[], None] = lambda: None, backlog: Backlog | None = None) -> AsyncApp:
+    """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake); its
+    listeners count their work against `backlog`, which the HTTP endpoint consults before accepting more."""
     client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
     app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
                    logger=_bolt_logger())
-    channel = SlackChannel(core, on_queued)
+    channel = SlackChannel(core, on_queued, backlog or Backlog())
 
     app.event("message")(channel.on_message)
     app.event("app_mention")(channel.on_mention)
@@ -50,6 +54,32 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
     app.action(blocks.LEAD_ACTION)(channel.on_lead_action)
     app.view("lead_modal")(channel.on_lead_modal)
     return app
+
+
+def _once(body: dict[str, Any]) -> str:
+    """The key that makes an event handled once. Slack retries an event it thinks was missed
+    (X-Slack-Retry-Num) with the same event_id: the key is recorded in the database in the same transaction as
+    the turn it starts, so across restarts and processes it is handled once, and a turn that failed leaves it
+    free. Recorded after Bolt has acked, so the ack never waits for a database write; a duplicate is still acked,
+    which is what stops Slack retrying."""
+    event_id = body.get("event_id") if isinstance(body, dict) else None
+    return f"slack:{event_id}" if event_id else ""
+
+
+def keep_connections(*clients: AsyncWebClient) -> Callable[[Any], AsyncIterator[None]]:
+    """An aiohttp cleanup context giving each Web API client one HTTP session for the server's life. Without one
+    the SDK opens a session, and a new connection (a TLS handshake with Slack), for every call."""
+    async def sessions(_: Any) -> AsyncIterator[None]:
+        for client in clients:  # made in the running loop, as aiohttp asks; each keeps its client's timeout
+            client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+        try:
+            yield
+        finally:
+            for client in clients:
+                if client.session is not None:
+                    await client.session.close()
+                client.session = None
+    return sessions
 
 
 class _NoBodies(logging.Filter):
@@ -72,15 +102,17 @@ def _bolt_logger() -> logging.Logger:
 class SlackChannel:
     """Slack's listeners: each converts in, asks the core, and renders out."""
 
-    def __init__(self, core: Conversation, on_queued: Callable[[], None]):
+    def __init__(self, core: Conversation, on_queued: Callable[[], None], backlog: Backlog):
         self.core = core
+        self.backlog = backlog  # every listener's run counts in it (see `counted`)
         self.on_queued = on_queued  # wakes the outbox worker: a report was submitted or a lead acted
         self._names: dict[str, tuple[str, float]] = {}  # user id -> (display name, until when it is trusted)
 
     async def _turn(self, event: Inbound) -> list[Reply]:
-        replies = await asyncio.to_thread(self.core.handle, event)
-        self.on_queued()
-        return replies
+        outcome = await self.core.respond_in_loop(event)
+        if outcome.queued:
+            self.on_queued()
+        return outcome.replies
 
     @staticmethod
     def _person(context: AsyncBoltContext, user: str, name: str = "") -> Person:
@@ -110,17 +142,14 @@ class SlackChannel:
         return opened["channel"]["id"]
 
     async def _first_time(self, body: dict[str, Any]) -> bool:
-        """Slack retries an event it thinks was missed (X-Slack-Retry-Num): each event_id is handled once, across
-        restarts and processes, by a unique key in the database. Checked after Bolt has acked, so the ack never
-        waits for a database write; a duplicate is still acked, which is what stops Slack retrying."""
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if not event_id:
-            return True
-        if await asyncio.to_thread(first_time, self.core.db, f"slack:{event_id}", self.core.clock()):
+        """Whether an event that starts no turn (App Home opened) is new; see `_once`."""
+        key = _once(body)
+        if not key or await asyncio.to_thread(first_time, self.core.db, key, self.core.clock()):
             return True
         log.info("duplicate slack event ignored")
         return False
 
+    @counted
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
         """A direct message to the bot (message.im). Bots, edits and other subtypes are ignored."""
@@ -131,22 +160,23 @@ class SlackChannel:
         if not user:
             log.warning("slack message without a user ignored")
             return
-        if not await self._first_time(body):
-            return
         files = len(event.get("files") or [])
         replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
-                                           text=str(event.get("text") or ""), files=files))
+                                           text=str(event.get("text") or ""), files=files, once=_once(body)))
         await self._post(client, event["channel"], replies)
 
+    @counted
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
         """An @mention in a channel: the question is answered in its thread; anything more moves to a DM."""
         user = event.get("user")
-        if not user or event.get("bot_id") or not await self._first_time(body):
+        if not user or event.get("bot_id"):
             return
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
-        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text))
+        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=_once(body)))
+        if not replies:  # handled before (Slack retried it)
+            return
         if await asyncio.to_thread(self._in_dialog, person):
             await client.chat_postMessage(channel=event["channel"], thread_ts=event.get("ts"),
                                           text="I'll carry on with you in a direct message.")
@@ -160,6 +190,7 @@ class SlackChannel:
                               user_id=person.user_id) is not None
         return False
 
+    @counted
     async def on_policy_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
                                 context: AsyncBoltContext) -> None:
         """/policy QUESTION: answered privately (ephemeral), inside the 3 seconds Slack allows."""
@@ -169,6 +200,7 @@ class SlackChannel:
         rendered, text = blocks.render(replies)
         await ack(response_type="ephemeral", blocks=rendered, text=text or "Policy assistant")
 
+    @counted
     async def on_report_command(self, ack: Callable[..., Awaitable[None]], command: dict[str, Any],
                                 context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """/report: the incident report starts in the person's direct messages."""
@@ -178,6 +210,7 @@ class SlackChannel:
         replies = await self._turn(Inbound(person, "", value={"start": "incident_report"}))
         await self._post(client, await self._dm(client, user), replies)
 
+    @counted
     async def on_press(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
                        context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """A button from one of the bot's replies: its value goes to the core; the answer goes to the DM."""
@@ -192,6 +225,7 @@ class SlackChannel:
         target = channel if channel.startswith("D") else await self._dm(client, user)
         await self._post(client, target, replies)
 
+    @counted
     async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
                              action: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """A button or the user picker on a report's alert: view (privately), acknowledge, assign, or open a note
@@ -226,6 +260,7 @@ class SlackChannel:
             await self._private(client, channel, user, [Text("Sorry, Slack didn't let me open the form in time. "
                                                              "Please press the button again.", tone="warning")])
 
+    @counted
     async def on_lead_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any],
                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """The note or close form submitted."""
@@ -273,6 +308,7 @@ class SlackChannel:
         except Exception:  # noqa: BLE001 (a name is a nicety; the id still identifies them)
             return user
 
+    @counted
     async def on_home(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                       client: AsyncWebClient) -> None:
         """The App Home tab: what the bot does, and the person's own reports with their status."""

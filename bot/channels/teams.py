@@ -241,9 +241,10 @@ class TeamsBot:
 
     # ---- sending ---------------------------------------------------------------------------------------------
     async def _turn(self, event: Inbound) -> list[Reply]:
-        replies = await asyncio.to_thread(self.core.handle, event)
-        self.on_queued()  # a report was submitted or a lead acted: wake the outbox worker
-        return replies
+        outcome = await self.core.respond_in_loop(event)
+        if outcome.queued:  # a report was submitted or a lead acted: wake the outbox worker
+            self.on_queued()
+        return outcome.replies
 
     @staticmethod
     def _personal(activity: Activity) -> bool:

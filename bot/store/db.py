@@ -62,6 +62,13 @@ def make_engine(url: str) -> Engine:
                          connect_args={"connect_timeout": 5})
 
 
+def connections(engine: Engine) -> int:
+    """How many connections the engine's pool hands out at most at once."""
+    pool = engine.pool
+    size = pool.size() if hasattr(pool, "size") else 1
+    return max(1, size + max(0, getattr(pool, "_max_overflow", 0)))
+
+
 def migrate(engine: Engine) -> None:
     """Apply every migration not yet applied (safe to call on every start, by several processes at once; a no-op
     when up to date). On either database the migrations run in one transaction: all applied, or none."""

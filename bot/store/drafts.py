@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlmodel import Session, select
 
 from bot.store.models import Draft
@@ -14,10 +14,15 @@ class DraftConflict(RuntimeError):
     """Another process saved this draft first (two messages from one person raced); the turn is retried."""
 
 
+# Built once: every turn runs it, and building a statement costs more than SQLite takes to run it.
+_DRAFT_OF = select(Draft).where(Draft.platform == bindparam("platform"), Draft.workspace == bindparam("workspace"),
+                                Draft.user_id == bindparam("user_id"))
+
+
 def load_draft(session: Session, *, platform: str, workspace: str, user_id: str) -> Draft | None:
     """The person's dialog in progress, if any (expired or not: the caller decides what to say)."""
-    return session.exec(select(Draft).where(Draft.platform == platform, Draft.workspace == workspace,
-                                            Draft.user_id == user_id)).first()
+    return session.exec(_DRAFT_OF, params={"platform": platform, "workspace": workspace,
+                                           "user_id": user_id}).first()
 
 
 def save_draft(session: Session, *, draft: Draft | None, platform: str, workspace: str, user_id: str,

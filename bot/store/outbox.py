@@ -15,6 +15,9 @@ from bot.store.upsert import insert_for
 MAX_ATTEMPTS = 12  # about a day of retries with the backoff below, then marked failed for a person to look at
 
 
+QUEUED = "outbox.queued"  # the session.info key enqueue sets
+
+
 def enqueue(session: Session, *, key: str, platform: str, target: str, target_kind: str, message: dict[str, Any],
             now: datetime, report_id: int | None = None, updates: str = "") -> None:
     """Queue a message once: a second enqueue with the same key does nothing."""
@@ -23,6 +26,12 @@ def enqueue(session: Session, *, key: str, platform: str, target: str, target_ki
         updates=updates, status="pending", attempts=0, next_attempt_at=now, created_at=now, external_ref="",
         last_error="")
     session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+    session.info[QUEUED] = True
+
+
+def queued(session: Session) -> bool:
+    """Whether anything was queued in this session (the caller wakes the delivery worker after committing)."""
+    return bool(session.info.get(QUEUED))
 
 
 def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int = 20,

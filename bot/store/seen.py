@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
@@ -13,6 +14,7 @@ from bot.store.errors import unavailable
 from bot.store.models import SeenEvent
 
 log = logging.getLogger(__name__)
+_RECORD = insert(SeenEvent)  # built once: it runs before every turn
 
 
 def first_time(db: Engine, key: str, now: datetime) -> bool:
@@ -23,13 +25,27 @@ def first_time(db: Engine, key: str, now: datetime) -> bool:
     twice, and the platform, answered at once, does not retry behind the person's back.
     """
     with Session(db) as session:
-        session.add(SeenEvent(key=key[:200], seen_at=now))
         try:
+            if not record_once(session, key, now):
+                return False
             session.commit()
-        except IntegrityError:
+        except IntegrityError:  # the same key committed by another process between the flush and the commit
             return False
         except SQLAlchemyError as failure:
             if not unavailable(failure):
                 raise
             log.warning("event not checked for a repeat: the database is unavailable (%s)", type(failure).__name__)
+    return True
+
+
+def record_once(session: Session, key: str, now: datetime) -> bool:
+    """Record the event in the session's transaction, which must have done nothing yet; False (and the
+    transaction rolled back) when it was recorded before. Recorded with the work it guards, an event is
+    either handled and marked, or neither: a turn that fails leaves it free to be handled again."""
+    try:  # a plain INSERT, not the ORM's unit of work: this runs before every turn
+        # On PostgreSQL this waits for a concurrent holder of the same key to commit or roll back.
+        session.execute(_RECORD, {"key": key[:200], "seen_at": now})
+    except IntegrityError:
+        session.rollback()
+        return False
     return True

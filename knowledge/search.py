@@ -175,9 +175,26 @@ def key_sentence(clause: Clause, question: str, vocab: Vocabulary, limit: int = 
     """For a long clause, the one sentence that bears most on the question (None when the clause is short)."""
     if len(clause.text) <= limit:
         return None
-    wanted = set(analyse(question, vocab).terms())
-    sentences = [s.strip() for s in _SENTENCE.split(clause.text) if s.strip()]
+    sentences = _sentences(clause.text, vocab)
     if len(sentences) < 2:
         return None
-    best = max(sentences, key=lambda s: len(wanted & set(analyse(s, vocab).terms())))
-    return best
+    wanted = set(analyse(question, vocab).terms())
+    return max(sentences, key=lambda sentence: len(wanted & sentence[1]))[0]
+
+
+_SENTENCES_KEPT = 4096  # long clauses whose sentences are kept analysed: all of a school's policies, many times over
+_sentence_cache: dict[tuple[int, str], tuple[Vocabulary, list[tuple[str, frozenset[str]]]]] = {}
+
+
+def _sentences(text: str, vocab: Vocabulary) -> list[tuple[str, frozenset[str]]]:
+    """A clause's sentences with their terms, analysed once per clause rather than once per answer."""
+    key = (id(vocab), text)
+    kept = _sentence_cache.get(key)
+    if kept is not None and kept[0] is vocab:  # the same vocabulary, not another one at a reused address
+        return kept[1]
+    sentences = [(s, frozenset(analyse(s, vocab).terms()))
+                 for s in (part.strip() for part in _SENTENCE.split(text)) if s]
+    if len(_sentence_cache) >= _SENTENCES_KEPT:
+        _sentence_cache.clear()
+    _sentence_cache[key] = (vocab, sentences)
+    return sentences

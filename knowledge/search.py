@@ -166,10 +166,14 @@ class KnowledgeBase:
         # account be open"); a second view of the question is worth more than a third bullet of the first.
         chosen: list[_Scored] = []
         sections: set[tuple[str, str]] = set()
-        rest = list(keyed)
+        rest = list(keyed)  # best first
         while rest and len(chosen) < SHOWN:
-            pick = max(range(len(rest)), key=lambda i: rest[i][0] * (
-                SAME_SECTION if self.sections[rest[i][1].hit.doc] in sections else 1.0))
+            pick = 0
+            if self.sections[rest[0][1].hit.doc] in sections:
+                # The best clause from a section not yet shown is the only one that can overtake the best.
+                fresh = next((i for i, (_, s) in enumerate(rest) if self.sections[s.hit.doc] not in sections), None)
+                if fresh is not None and rest[fresh][0] > rest[0][0] * SAME_SECTION:
+                    pick = fresh
             _, best = rest.pop(pick)
             chosen.append(best)
             sections.add(self.sections[best.hit.doc])

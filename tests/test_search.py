@@ -233,3 +233,9 @@ def test_a_much_weaker_clause_does_not_jump_the_queue_for_variety():
         ("c", "Passwords", "Keep your passwords for school accounts secret and change them each term."))
     shown = [a.clause.title for a in kb.ask("Should I decline friend requests from pupils?").answers]
     assert shown[:2] == ["Friend requests", "Friend requests"]
+
+
+def test_words_drop_possessives_and_year_group_plurals_and_leave_plain_text_alone():
+    from knowledge.analysis import words
+    assert words("My Pupil’s year 9s can't see it") == ["my", "pupil", "year", "9", "cant", "see", "it"]
+    assert words("Staff must decline 1990 requests.") == ["staff", "must", "decline", "1990", "requests"]

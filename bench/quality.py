@@ -5,7 +5,7 @@
 Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what the knowledge base does:
 the staff vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form
 entries), question types, and the preference for clauses stating rules when a question asks whether
-something is allowed. Each row is scored on the shared dev set and on our held-out set, as
+something is allowed, and variety among the three answers shown. Each row is scored on the shared dev set and on our held-out set, as
 ../shared/eval/score.py scores them (top-1 / top-3 of answerable questions, answerable wrongly declined,
 out-of-scope declined, dialogs routed).
 """
@@ -51,14 +51,16 @@ def main() -> None:
     no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known, (), full.exact)
     no_typos = {"correct": lambda self, word: None}
     no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
-    no_rules = {"RULE_PRIOR": 1.0}
+    no_rules = {"RULE_PRIOR": 1.0, "SAME_SECTION": 1.0}
+    no_variety = {"SAME_SECTION": 1.0}
     candidates = [
         ("BM25 over stems", no_concepts, no_typos, no_priors, no_rules),
         ("+ staff vocabulary (concepts)", no_question_types, no_typos, no_priors, no_rules),
         ("+ typo correction", no_question_types, {}, no_priors, no_rules),
         ("+ clause priors", no_question_types, {}, {}, no_rules),
         ("+ question types", full, {}, {}, no_rules),
-        ("+ rules for can-I questions (bot)", full, {}, {}, {}),
+        ("+ rules for can-I questions", full, {}, {}, no_variety),
+        ("+ section variety in top 3 (bot)", full, {}, {}, {}),
     ]
     sets = {name: load_questions(path) for name, path in SETS.items() if path.exists()}
     print(f"{'candidate':34}" + "".join(f"{name:>38}" for name in sets))

@@ -28,6 +28,7 @@ SHOWN = 3  # answers a person sees; an on-topic question is answered when one of
 NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # terminal colour codes, control bytes
 _CANDIDATES = 30  # clauses scored for coverage before the final order is set
+SAME_SECTION = 0.9  # a clause from a section already among the answers shown counts for this much of its score
 RULE_PRIOR = 1.15  # "can I ...?" is answered by a clause that says what staff must, should or may not do
 # A clause that states a rule: a modal of obligation or permission in its text or lead-in, or a Do's/Don'ts list.
 _RULE = re.compile(r"\b(must|should|shall|never|permits?|permitted|allowed|required|expected to|advised|"
@@ -78,6 +79,7 @@ class KnowledgeBase:
         self.index = ClauseIndex(self.clauses, self.vocab)
         self.states_rule = [bool(_RULE.search(normalise(f"{c.context} {c.text}")))
                             or bool(_RULE_LIST.search(normalise(c.headings))) for c in self.clauses]
+        self.sections = [(c.source, c.headings or c.title) for c in self.clauses]
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -161,7 +163,28 @@ class KnowledgeBase:
         def key(s: _Scored) -> float:
             prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
             return s.hit.score * (0.5 + s.coverage) * prior
-        return sorted(scored, key=key, reverse=True)
+        keyed = sorted(((key(s), s) for s in scored), key=lambda ks: ks[0], reverse=True)
+        return self._diversify(keyed)
+
+    def _diversify(self, keyed: list[tuple[float, _Scored]]) -> list[_Scored]:
+        """Fill the places a person sees one at a time, a clause from a section already shown giving way to a
+        near-equal one from elsewhere."""
+        # Bullets of one section often say the same thing in turn ("Who will run the account", "Will the
+        # account be open"); a second view of the question is worth more than a third bullet of the first.
+        chosen: list[_Scored] = []
+        sections: set[tuple[str, str]] = set()
+        rest = list(keyed)  # best first
+        while rest and len(chosen) < SHOWN:
+            pick = 0
+            if self.sections[rest[0][1].hit.doc] in sections:
+                # The best clause from a section not yet shown is the only one that can overtake the best.
+                fresh = next((i for i, (_, s) in enumerate(rest) if self.sections[s.hit.doc] not in sections), None)
+                if fresh is not None and rest[fresh][0] > rest[0][0] * SAME_SECTION:
+                    pick = fresh
+            _, best = rest.pop(pick)
+            chosen.append(best)
+            sections.add(self.sections[best.hit.doc])
+        return chosen + [s for _, s in rest]
 
     def _answer(self, scored: _Scored, best: _Scored) -> Answer:
         relative = scored.hit.score / best.hit.score if best.hit.score else 0.0

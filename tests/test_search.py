@@ -196,3 +196,46 @@ def test_questions_asking_whether_something_is_allowed_are_recognised(question: 
     from knowledge.analysis import words
     from knowledge.search import _PERMISSION
     assert bool(_PERMISSION.search(" ".join(words(question)))) == asks
+
+
+def _small_kb(*clauses: tuple[str, str, str]) -> KnowledgeBase:
+    """A knowledge base of a few made-up clauses: (policy, heading, text)."""
+    from pathlib import Path
+
+    from knowledge.clause import Clause
+    from knowledge.library import Policy
+    made = [Clause(source, f"{i}", heading, text, headings=heading) for i, (source, heading, text) in
+            enumerate(clauses, 1)]
+    return KnowledgeBase([Policy(s, s, Path(f"{s}.txt")) for s in {c.source for c in made}], made)
+
+
+def test_a_section_already_shown_gives_way_to_a_near_equal_clause_from_elsewhere():
+    # Three bullets of one section saying the same thing would fill the top three; a close runner-up from
+    # another policy takes the second place, and the section still leads.
+    kb = _small_kb(
+        ("a", "Friend requests", "Staff must decline friend requests from pupils on social media."),
+        ("a", "Friend requests", "Staff must decline all friend requests from pupils on social media."),
+        ("a", "Friend requests", "Staff must decline friend requests from pupils on any social media."),
+        ("b", "Contact with pupils",
+         "Never accept a friend request from any pupil; decline it politely and tell the headteacher the same day."),
+        ("b", "Images", "Photographs of staff at events may be published on the school website."),
+        ("c", "Passwords", "Keep your passwords for school accounts secret and change them each term."))
+    shown = [a.clause.title for a in kb.ask("Should I decline friend requests from pupils?").answers]
+    assert shown == ["Friend requests", "Contact with pupils", "Friend requests"]
+
+
+def test_a_much_weaker_clause_does_not_jump_the_queue_for_variety():
+    kb = _small_kb(
+        ("a", "Friend requests", "Staff must decline friend requests from pupils on social media."),
+        ("a", "Friend requests", "Staff must decline all friend requests from pupils on social media."),
+        ("b", "Contact with pupils", "Staff should keep professional boundaries with pupils and their parents at all "
+                                     "times, online and offline, in and out of school."),
+        ("c", "Passwords", "Keep your passwords for school accounts secret and change them each term."))
+    shown = [a.clause.title for a in kb.ask("Should I decline friend requests from pupils?").answers]
+    assert shown[:2] == ["Friend requests", "Friend requests"]
+
+
+def test_words_drop_possessives_and_year_group_plurals_and_leave_plain_text_alone():
+    from knowledge.analysis import words
+    assert words("My Pupil’s year 9s can't see it") == ["my", "pupil", "year", "9", "cant", "see", "it"]
+    assert words("Staff must decline 1990 requests.") == ["staff", "must", "decline", "1990", "requests"]

@@ -10,6 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fake_slack import stall
+
 CARD = "application/vnd.microsoft.card.adaptive"
 
 
@@ -81,8 +83,8 @@ class FakeConnector:
                 self.calls.append(Sent(f"{kind}!{status}", conversation, {}))  # the failed attempt, for waiting on
                 return web.json_response({"error": {"code": "Failure", "message": "fake failure"}}, status=status,
                                          headers=headers)
-        if kind in self.hang:  # queued failures come first, then the hang
-            await asyncio.sleep(3600)
+        if kind in self.hang:  # queued failures come first, then the hang (until the bot gives up on it)
+            await stall(request, 3600)
         body = await request.json() if request.can_read_body else {}
         self.calls.append(Sent(kind, conversation, body, activity_id))
         return None

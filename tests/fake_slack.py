@@ -92,11 +92,11 @@ class FakeSlack:
             self.calls.append(Call(f"{method}!held", args, token))
             await self.holding[method].wait()
         if method in self.hang:
-            await _stall(request)
+            await stall(request)
         if method in self.hang_once:
             self.hang_once.remove(method)
             self.calls.append(Call(f"{method}!hang", args, token))
-            await _stall(request)
+            await stall(request)
         for i, (failing, status, headers, error) in enumerate(self.failures):
             if failing == method:
                 del self.failures[i]
@@ -105,7 +105,7 @@ class FakeSlack:
         answered = self.answer(method, args)
         self.calls.append(Call(method, args, token, answered))
         if method in self.hang_after:
-            await _stall(request)
+            await stall(request)
         return web.json_response(answered)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +155,7 @@ class FakeSlack:
                 "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
 
-async def _stall(request: web.Request, seconds: float = 60.0) -> None:
+async def stall(request: web.Request, seconds: float = 60.0) -> None:
     """Keep the caller waiting, but only as long as it waits: a client that gave up (a timeout) or died (a killed
     server) frees the handler, so the fake's own shutdown is not held up."""
     deadline = asyncio.get_running_loop().time() + seconds

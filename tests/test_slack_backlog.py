@@ -26,6 +26,8 @@ async def busy_world(core, db):
                                                 delivery_interval=0.05, backlog=Backlog(limit=2, wait=0.5)))
     world = SlackWorld(f"http://127.0.0.1:{port}", fake, core)
     yield world
+    for held in fake.holding.values():  # calls still held would keep the fake's shutdown waiting for them
+        held.set()
     await world.http.close()
     await runner.cleanup()
     await fake_runner.cleanup()

@@ -8,15 +8,15 @@ import asyncio
 import contextlib
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -96,7 +96,7 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         senders["slack"] = slack_sender
         app.cleanup_ctx.append(keep_connections(bolt.client, slack_sender.client))  # before Socket Mode uses them
         if slack.app_token:
-            app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token))
+            app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token, backlog=backlog))
         else:
             app.router.add_post("/slack/events", _slack_handler(bolt, slack.signing_secret, backlog))
     else:

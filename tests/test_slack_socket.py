@@ -4,11 +4,12 @@ through the Web API just as it does over HTTP. The Socket Mode endpoint is a loc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from itertools import count
 
@@ -16,6 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.channels.backlog import Backlog
 from bot.channels.slack_socket import SocketModeRefused
 from bot.cli import main
 from bot.conversation import Conversation
@@ -48,8 +50,9 @@ class SocketWorld:
             "ts": f"{time.time():.6f}"}, event_id), **kw)
 
 
-@pytest.fixture
-async def socket_world(core, db, monkeypatch):
+@contextlib.asynccontextmanager
+async def running(core, db, monkeypatch, **server_options) -> AsyncIterator[SocketWorld]:
+    """The server in Socket Mode with its fakes, for the length of the block."""
     api, api_runner, api_url = await start_fake_slack()
     socket, socket_runner, socket_url = await start_fake_socket_mode()
     api.socket_url = socket_url
@@ -60,12 +63,22 @@ async def socket_world(core, db, monkeypatch):
     monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
     settings = SlackSettings.from_env(socket=True)
     core = Conversation(kb=core.kb, db=db, config=slack_config(core), clock=core.clock)
-    runner, port = await start_site(make_server(core, settings, delivery_interval=0.05))
-    yield SocketWorld(api, socket, f"http://127.0.0.1:{port}")
-    await runner.cleanup()
-    await socket.close()
-    await socket_runner.cleanup()
-    await api_runner.cleanup()
+    runner, port = await start_site(make_server(core, settings, delivery_interval=0.05, **server_options))
+    try:
+        yield SocketWorld(api, socket, f"http://127.0.0.1:{port}")
+    finally:
+        for held in api.holding.values():  # calls still held would keep the fake's shutdown waiting for them
+            held.set()
+        await runner.cleanup()
+        await socket.close()
+        await socket_runner.cleanup()
+        await api_runner.cleanup()
+
+
+@pytest.fixture
+async def socket_world(core, db, monkeypatch):
+    async with running(core, db, monkeypatch) as world:
+        yield world
 
 
 async def test_the_socket_address_comes_from_the_web_api_asked_with_the_app_level_token(socket_world):
@@ -172,3 +185,19 @@ def test_serve_socket_with_a_token_slack_refuses_says_why_and_exits_2(socket_env
     err = capsys.readouterr().err
     assert "Slack refused SLACK_APP_TOKEN (not_allowed_token_type)" in err and "Traceback" not in err
     assert [c.token for c in api.of("apps.connections.open!200")] == ["xapp-revoked"]
+
+
+async def test_an_envelope_that_finds_no_room_is_left_for_slack_to_send_again(core, db, monkeypatch):
+    async with running(core, db, monkeypatch, backlog=Backlog(limit=1, wait=0.3)) as world:
+        release = world.api.hold("chat.postMessage")
+        first = await world.dm("U1", "can I post photos of pupils?")
+        await world.socket.ack(first)
+        await world.api.wait_for("chat.postMessage!held")  # one event in progress: the backlog is full
+        crowded = await world.dm("U2", "can I post photos of pupils?", event_id="EvCROWDED")
+        with pytest.raises(AssertionError, match="no ack"):
+            await world.socket.ack(crowded, timeout=1.0)
+        release.set()
+        again = await world.dm("U2", "can I post photos of pupils?", event_id="EvCROWDED", retry_attempt=1)
+        await world.socket.ack(again)
+        answers = await world.api.wait_for("chat.postMessage", 2)
+        assert sorted(a.args["channel"] for a in answers) == ["DU1", "DU2"]

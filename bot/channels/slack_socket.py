@@ -10,11 +10,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from aiohttp import ClientError, web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.channels.backlog import Backlog
 
 log = logging.getLogger(__name__)
 APP_TOKEN_PREFIX = "xapp-"
@@ -41,12 +46,29 @@ def problem(env: Mapping[str, str]) -> str:
     return ""
 
 
-def connection(bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0
+class _BoundedHandler(AsyncSocketModeHandler):
+    """Bolt's Socket Mode handler, taking an envelope only when the backlog has room for it (as POST /slack/events
+    does): one left unacknowledged is delivered again by Slack later, rather than queued in memory here."""
+
+    def __init__(self, bolt: AsyncApp, app_token: str, backlog: Backlog, **options: Any):
+        super().__init__(bolt, app_token, **options)
+        self.backlog = backlog
+
+    async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        """Handle the envelope, if there is room for it within Backlog.wait seconds."""
+        if not await self.backlog.admit():
+            log.warning("slack socket mode envelope left for slack to send again: %d events in progress",
+                        self.backlog.busy)
+            return
+        await super().handle(client, req)
+
+
+def connection(bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0, backlog: Backlog | None = None
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context that keeps the Socket Mode connection open while the server runs."""
     async def socket_mode(_: web.Application) -> AsyncIterator[None]:
         # Made inside the running loop: the SDK's client starts its message-processing task when it is created.
-        handler = AsyncSocketModeHandler(bolt, app_token, ping_interval=ping_interval)
+        handler = _BoundedHandler(bolt, app_token, backlog or Backlog(), ping_interval=ping_interval)
         try:
             handler.client.wss_uri = await _first_address(handler)
         except BaseException:

@@ -7,7 +7,6 @@ nothing.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,8 +21,8 @@ from bot import escalation
 from bot.answers import DECLINES
 from bot.escalation import Person
 from bot.school import SchoolConfig
-from bot.store import drafts, outbox
-from bot.store.db import utcnow
+from bot.store import drafts, inbox, outbox
+from bot.store.db import blocking, utcnow
 from bot.store.errors import unavailable
 from bot.store.models import Draft, Feedback
 from bot.store.reports import history, reports_by, status
@@ -100,13 +99,8 @@ class Conversation:
         return self.respond(event).replies
 
     async def respond_in_loop(self, event: Inbound) -> Outcome:
-        """`respond`, for a channel in an event loop. On PostgreSQL the turn runs in a thread, so the loop goes on
-        while it waits for the network. On SQLite it runs on the loop itself: a local file and one connection per
-        process leave nothing to wait for, and a thread only added hand-offs of the GIL at every database call,
-        costing more than the turn's own work (about 1.3 ms a Slack event; bench/slack_ack.py)."""
-        if self.db.dialect.name == "sqlite":
-            return self.respond(event)
-        return await asyncio.to_thread(self.respond, event)
+        """`respond`, for a channel in an event loop (see `store.db.blocking`)."""
+        return await blocking(self.db, self.respond, event)
 
     def respond(self, event: Inbound) -> Outcome:
         """Take one turn: what to say, and whether it queued messages for the outbox. A race with another process
@@ -134,9 +128,13 @@ class Conversation:
             replies.append(Text("I don't keep files or images. Please describe what they show in words instead.",
                                 tone="warning"))
         with Session(self.db) as session:
-            if event.once and not record_once(session, event.once, now):
-                log.info("duplicate event ignored")
-                return Outcome([])
+            if event.once:
+                if not record_once(session, event.once, now):
+                    log.info("duplicate event ignored")
+                    inbox.handled(session, event.once)  # a copy kept by a retry's delivery is done with too
+                    session.commit()
+                    return Outcome([])
+                inbox.handled(session, event.once)
             draft = drafts.load_draft(session, platform=event.person.platform, workspace=event.person.workspace,
                                       user_id=event.person.user_id)
             if draft is not None and _aware(draft.expires_at) < now:

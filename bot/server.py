@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +22,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from bot import escalation
-from bot.channels import slack_request, slack_socket
+from bot.channels import slack_inbox, slack_request, slack_socket
 from bot.channels.backlog import Backlog
-from bot.channels.slack import build_app, keep_connections
+from bot.channels.slack import build_app, keep_connections, turn_key
 from bot.channels.slack_sender import SlackSender, outbox_client
 from bot.channels.teams import TeamsBot, TeamsSettings, build_adapter, messages_handler
 from bot.channels.teams_connector import AppToken, Connector, NoToken
@@ -78,16 +79,28 @@ def lease_from_env(env: Mapping[str, str]) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def replay_after_from_env(env: Mapping[str, str]) -> timedelta:
+    """INBOX_REPLAY_SECONDS: how long after arriving an acknowledged, unanswered Slack event counts as left behind
+    by a stopped process and is handled again (default 60 s; tests shorten it)."""
+    try:
+        seconds = float(env.get("INBOX_REPLAY_SECONDS", "").strip() or "nan")
+    except ValueError:
+        seconds = float("nan")
+    return timedelta(seconds=seconds) if seconds >= 0 else slack_inbox.REPLAY_AFTER  # nan compares False
+
+
 def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSettings | None = None, *,
                 delivery_interval: float = 2.0, reminder_interval: float = 3600.0,
-                teams_timeout: float = 10.0, lease: timedelta = LEASE, backlog: Backlog | None = None
-                ) -> web.Application:
+                teams_timeout: float = 10.0, lease: timedelta = LEASE, backlog: Backlog | None = None,
+                replay_after: timedelta = slack_inbox.REPLAY_AFTER) -> web.Application:
     """The web application with its background workers; a channel whose settings are None is off. `backlog`
-    bounds the Slack events in progress (the default allows `backlog.LIMIT`)."""
+    bounds the Slack events in progress (the default allows `backlog.LIMIT`); a Slack event acknowledged and
+    still unanswered `replay_after` later was left by a stopped process, and is handled again."""
     senders: dict[str, Sender] = {}
     delivery = Delivery(core.db, senders, core.clock, lease=lease)
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", _healthz(core))
+    replayer: Callable[[asyncio.Event], Awaitable[None]] | None = None
     if slack is not None:
         backlog = backlog or Backlog()
         bolt = build_app(core, token=slack.token, signing_secret=slack.signing_secret, api_url=slack.api_url,
@@ -98,7 +111,9 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         if slack.app_token:
             app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token, backlog=backlog))
         else:
-            app.router.add_post("/slack/events", _slack_handler(bolt, slack.signing_secret, backlog))
+            app.router.add_post("/slack/events", _slack_handler(core, bolt, slack.signing_secret, backlog))
+            replayer = functools.partial(slack_inbox.replaying, core.db, bolt, slack.signing_secret, backlog,
+                                         core.clock, after=replay_after)
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
     connector: Connector | None = None
@@ -118,7 +133,8 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=connections(core.db) + 1, thread_name_prefix="blocking"))
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(delivery.run(stop, delivery_interval)),
+        tasks = [asyncio.create_task(replayer(stop))] if replayer is not None else []
+        tasks += [asyncio.create_task(delivery.run(stop, delivery_interval)),
                  asyncio.create_task(_reminders(core, stop, reminder_interval, delivery))]
         yield
         stop.set()
@@ -134,7 +150,7 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
     return app
 
 
-def _slack_handler(bolt: AsyncApp, signing_secret: str, backlog: Backlog):
+def _slack_handler(core: Conversation, bolt: AsyncApp, signing_secret: str, backlog: Backlog):
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()  # bounded by client_max_size: a bigger body is answered 413
         if not slack_request.signed(signing_secret, body, request.headers.get("X-Slack-Request-Timestamp"),
@@ -144,10 +160,13 @@ def _slack_handler(bolt: AsyncApp, signing_secret: str, backlog: Backlog):
             log.warning("slack request refused for now: %d events in progress", backlog.busy)
             return web.json_response({"ok": False, "error": "busy"}, status=503,
                                      headers={"Retry-After": str(RETRY_AFTER)})
-        text, _, problem = slack_request.read(body, request.headers.get("Content-Type"))
+        text, payload, problem = slack_request.read(body, request.headers.get("Content-Type"))
         if problem:  # signed by Slack, yet not what Slack sends: say so, in one line, without the content
             log.warning("slack request refused: %s", problem)
             return web.json_response({"ok": False, "error": problem}, status=400)
+        key = turn_key(payload) if isinstance(payload, dict) else ""
+        if key:  # kept before Bolt acknowledges it: a process that dies before answering leaves it to be replayed
+            await slack_inbox.keep(core.db, key, text, core.clock())
         try:
             return await to_aiohttp_response(await bolt.async_dispatch(
                 AsyncBoltRequest(body=text, query=request.query_string, headers=request.headers)))
@@ -199,5 +218,5 @@ def serve(core: Conversation, host: str, port: int, *, socket: bool = False) -> 
     """Run the server until interrupted; with `socket`, Slack's requests come over Socket Mode."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     web.run_app(make_server(core, SlackSettings.from_env(socket=socket), TeamsSettings.from_env(os.environ),
-                            lease=lease_from_env(os.environ)),
+                            lease=lease_from_env(os.environ), replay_after=replay_after_from_env(os.environ)),
                 host=host, port=port, print=None)

@@ -122,6 +122,31 @@ async def test_an_alert_being_posted_when_the_server_is_killed_is_posted_exactly
         core.db.dispose()
 
 
+async def test_a_message_acknowledged_when_the_server_is_killed_is_answered_once_after_the_restart(db_url, fakes,
+                                                                                                    tmp_path):
+    with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
+        await server.start().ready()
+        world = SlackWorld(server.url, fakes.slack, None)
+        try:
+            release = fakes.slack.hold("users.info")  # the answer stops before its turn, after the ack
+            assert (await world.dm("UGONE", "can i accept a friend request from a parent?")).status == 200
+            await fakes.slack.wait_for("users.info!held")
+            server.kill()  # Slack has had its 200 and will not send the message again
+            release.set()
+            assert fakes.slack.of("chat.postMessage") == []
+            await server.start().ready()  # finds the message kept before the ack, and answers it
+            (answer,) = await fakes.slack.wait_for("chat.postMessage", timeout=20)
+        finally:
+            await world.http.close()
+        assert answer.args["channel"] == "DUGONE" and "clause" in str(answer.args["blocks"])
+        db = open_database(db_url)
+        with Session(db) as session:
+            assert session.execute(text("SELECT count(*) FROM inbox")).scalar() == 0, "taken out when answered"
+        db.dispose()
+        await server.ready()
+        assert len(fakes.slack.of("chat.postMessage")) == 1, "answered once, however often the restart looks"
+
+
 # ---- the platforms failing, then recovering ----------------------------------------------------------------------
 
 async def test_slack_and_teams_failing_then_recovering_deliver_each_alert_once(fakes, tmp_path, kb):

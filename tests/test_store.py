@@ -6,13 +6,17 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from bot.store import drafts, outbox
+from bot.conversation import Inbound
+from bot.escalation import Person
+from bot.store import drafts, inbox, outbox
 from bot.store.db import make_engine, migrate, open_database
+from bot.store.models import InboxEvent
 from bot.store.reports import next_reference
 
-TABLES = {"dialog_draft", "report", "report_event", "outbox", "reference_counter", "seen_event", "answer_feedback"}
+TABLES = {"dialog_draft", "report", "report_event", "outbox", "reference_counter", "seen_event", "answer_feedback",
+          "inbox"}
 
 
 def test_migrations_create_every_table_on_an_empty_database_and_are_idempotent(db):
@@ -103,3 +107,43 @@ def test_expired_drafts_are_purged(db, clock):
         session.commit()
         clock.advance(hours=2)
         assert drafts.purge_expired_drafts(session, now=clock()) == 1
+
+
+def _kept(db) -> list[str]:
+    with Session(db) as session:
+        return [row.key for row in session.exec(select(InboxEvent)).all()]
+
+
+def test_an_event_kept_before_its_ack_is_taken_out_by_the_turn_that_answers_it(core, db, clock):
+    with Session(db) as session:
+        inbox.keep(session, "slack:Ev1", '{"the": "body"}', clock())
+        inbox.keep(session, "slack:Ev1", '{"the": "body"}', clock())  # Slack's retry: kept once
+        session.commit()
+    assert _kept(db) == ["slack:Ev1"]
+    person = Person("slack", "T1", "U1")
+    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev1"))
+    assert _kept(db) == []
+
+
+def test_a_retry_kept_after_its_event_was_answered_is_taken_out_without_a_second_answer(core, db, clock):
+    person = Person("slack", "T1", "U1")
+    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2"))
+    with Session(db) as session:
+        inbox.keep(session, "slack:Ev2", "{}", clock())
+        session.commit()
+    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2")) == []
+    assert _kept(db) == []
+
+
+def test_an_event_left_behind_is_tried_three_times_then_dropped(db, clock):
+    with Session(db) as session:
+        inbox.keep(session, "slack:Ev3", "{}", clock())
+        session.commit()
+    attempts = []
+    for _ in range(inbox.GIVE_UP_AFTER + 1):
+        with Session(db) as session:
+            again, dropped = inbox.left_behind(session, older_than=clock() + timedelta(seconds=1))
+            session.commit()
+        attempts.append(([e.attempts for e in again], dropped))
+    assert attempts == [([1], 0), ([2], 0), ([3], 0), ([], 1)]
+    assert _kept(db) == []

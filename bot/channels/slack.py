@@ -55,6 +55,22 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
     return app
 
 
+def from_a_person(event: dict[str, Any]) -> bool:
+    """Whether an event is one the bot answers with a turn: a person's direct message (text or a file) or an
+    @mention of the bot; never a bot's message, an edit or another subtype."""
+    if event.get("bot_id") or not event.get("user"):
+        return False
+    if event.get("type") == "message":
+        return event.get("channel_type") == "im" and event.get("subtype") in (None, "file_share")
+    return event.get("type") == "app_mention"
+
+
+def turn_key(payload: dict[str, Any]) -> str:
+    """The once-only key of an Events API delivery that starts a turn ("" for anything else)."""
+    event = payload.get("event") if payload.get("type") == "event_callback" else None
+    return _once(payload) if isinstance(event, dict) and from_a_person(event) else ""
+
+
 def _once(body: dict[str, Any]) -> str:
     """The key that makes an event handled once. Slack retries an event it thinks was missed
     (X-Slack-Retry-Num) with the same event_id: the key is recorded in the database in the same transaction as
@@ -152,13 +168,9 @@ class SlackChannel:
     async def on_message(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
         """A direct message to the bot (message.im). Bots, edits and other subtypes are ignored."""
-        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype") not in (None,
-                                                                                                   "file_share"):
+        if not from_a_person(event):
             return
-        user = event.get("user")
-        if not user:
-            log.warning("slack message without a user ignored")
-            return
+        user = str(event["user"])
         files = len(event.get("files") or [])
         replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
                                            text=str(event.get("text") or ""), files=files, once=_once(body)))
@@ -168,9 +180,9 @@ class SlackChannel:
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
                          client: AsyncWebClient) -> None:
         """An @mention in a channel: the question is answered in its thread; anything more moves to a DM."""
-        user = event.get("user")
-        if not user or event.get("bot_id"):
+        if not from_a_person(event):
             return
+        user = str(event["user"])
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
         replies = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=_once(body)))

@@ -110,6 +110,19 @@ class SeenEvent(SQLModel, table=True):
     seen_at: datetime = Field(index=True)
 
 
+class InboxEvent(SQLModel, table=True):
+    """An event the platform delivered and the bot acknowledged but has not yet handled: kept from before the
+    acknowledgement until the turn that handles it commits, so a process killed in between loses nothing (the
+    event is handled again from here). It holds what someone typed, for those milliseconds only."""
+
+    __tablename__ = "inbox"
+
+    key: str = Field(primary_key=True, max_length=200)  # the same key as SeenEvent's ("slack:<event_id>")
+    body: str = Field(sa_column=Column(Text, nullable=False))  # the request body exactly as it arrived
+    received_at: datetime = Field(index=True)
+    attempts: int = 0  # times it was handled again after being left behind
+
+
 class Feedback(SQLModel, table=True):
     """Whether an answer helped: the clause given and a yes or no (never the question's words)."""
 

@@ -1,0 +1,81 @@
+"""Slack events are acknowledged before they are answered, so an event whose process dies in between would be
+lost: Slack, having had its 200, never sends it again. So a message or @mention is kept in the database before
+the acknowledgement (`keep`), the turn that answers it takes it out in the same transaction, and what a dead
+process left behind is handled again (`replay`): signed afresh and dispatched through Bolt like a new delivery.
+The event's key in seen_event makes handling it a second time a no-op, so a replay never answers twice.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.channels.backlog import Backlog
+from bot.store import inbox
+from bot.store.db import blocking
+from bot.store.errors import unavailable, unless_unavailable
+
+log = logging.getLogger(__name__)
+REPLAY_AFTER = timedelta(seconds=60)  # an event not handled this long after it arrived was left behind
+REPLAY_EVERY = 30.0  # seconds between looks for events left behind
+
+
+async def keep(db: Engine, key: str, body: str, now: datetime) -> None:
+    """Keep an event until its turn commits. If the database is down the turn cannot run either, and the person
+    is told to send it again, so the event goes on unkept."""
+    def write() -> None:
+        with Session(db) as session, unless_unavailable():
+            inbox.keep(session, key, body, now)
+            session.commit()
+    await blocking(db, write)
+
+
+def signed(secret: str, body: str) -> dict[str, str]:
+    """Headers that sign a body as Slack does now (v0 HMAC-SHA256 over `v0:{timestamp}:{body}`)."""
+    timestamp = str(int(time.time()))
+    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"content-type": "application/json", "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": f"v0={digest}"}
+
+
+async def replay(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, now: datetime,
+                 after: timedelta = REPLAY_AFTER) -> int:
+    """Handle again the events kept before `now - after` and still not handled; how many were dispatched."""
+    def due() -> tuple[list[inbox.LeftBehind], int]:
+        with Session(db) as session:
+            found = inbox.left_behind(session, older_than=now - after)
+            session.commit()
+            return found
+    events, dropped = await blocking(db, due)
+    if dropped:
+        log.warning("%d slack event(s) dropped after %d failed attempts to handle them", dropped,
+                    inbox.GIVE_UP_AFTER)
+    for event in events:
+        if not await backlog.admit():
+            break  # busy: the rest wait for the next round
+        log.info("slack event left behind by a stopped process handled again (attempt %d)", event.attempts)
+        await bolt.async_dispatch(AsyncBoltRequest(body=event.body, headers=signed(secret, event.body)))
+    return len(events)
+
+
+async def replaying(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, clock: Callable[[], datetime],
+                    stop: asyncio.Event, after: timedelta = REPLAY_AFTER, every: float = REPLAY_EVERY) -> None:
+    """Replay left-behind events now (a restart) and every `every` seconds (another replica's), until `stop`."""
+    while not stop.is_set():
+        try:
+            await replay(db, bolt, secret, backlog, clock(), after)
+        except Exception as failure:  # noqa: BLE001 (the next round tries again)
+            if not unavailable(failure):
+                log.exception("replaying slack events failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)

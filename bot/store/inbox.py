@@ -1,0 +1,52 @@
+"""Events acknowledged and not yet handled. The channel keeps the event here before it acknowledges it; the turn
+that handles it takes it out in the same transaction. What is left behind belongs to a process that died in
+between, and is handled again (the event's key in seen_event makes a second handling a no-op)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlmodel import Session
+
+from bot.store.models import InboxEvent
+from bot.store.upsert import insert_for
+
+GIVE_UP_AFTER = 3  # handlings of one left-behind event: one that fails every time is a bug, not a lost event
+
+
+@dataclass(frozen=True, slots=True)
+class LeftBehind:
+    """An event to handle again."""
+
+    key: str
+    body: str
+    attempts: int
+
+
+def keep(session: Session, key: str, body: str, now: datetime) -> None:
+    """Keep an event until it is handled (a platform's retry of one already kept changes nothing)."""
+    statement = insert_for(session, InboxEvent).values(key=key[:200], body=body, received_at=now, attempts=0)
+    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+
+
+def handled(session: Session, key: str) -> None:
+    """The event is handled: in the transaction that handled it, so it is either both handled and gone, or
+    neither."""
+    session.execute(delete(InboxEvent).where(InboxEvent.key == key[:200]))
+
+
+def left_behind(session: Session, *, older_than: datetime, limit: int = 50) -> tuple[list[LeftBehind], int]:
+    """Events kept before `older_than` and still not handled, each counted as one more attempt, and how many
+    were dropped instead, having been tried GIVE_UP_AFTER times already."""
+    rows = session.execute(select(InboxEvent.key, InboxEvent.body, InboxEvent.attempts)
+                           .where(InboxEvent.received_at < older_than)
+                           .order_by(InboxEvent.received_at).limit(limit)).all()
+    again = [LeftBehind(key, body, attempts + 1) for key, body, attempts in rows if attempts < GIVE_UP_AFTER]
+    dropped = [key for key, _, attempts in rows if attempts >= GIVE_UP_AFTER]
+    if dropped:
+        session.execute(delete(InboxEvent).where(InboxEvent.key.in_(dropped)))
+    for event in again:
+        session.execute(update(InboxEvent).where(InboxEvent.key == event.key).values(attempts=event.attempts))
+    return again, len(dropped)
+

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlmodel import Session
 
 from bot.store.models import InboxEvent
@@ -24,16 +25,24 @@ class LeftBehind:
     attempts: int
 
 
+# Statements built once (per database dialect): both run for every message, and building one costs more than
+# SQLite takes to run it.
+_KEEP: dict[str, Any] = {}
+_HANDLED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"))
+
+
 def keep(session: Session, key: str, body: str, now: datetime) -> None:
     """Keep an event until it is handled (a platform's retry of one already kept changes nothing)."""
-    statement = insert_for(session, InboxEvent).values(key=key[:200], body=body, received_at=now, attempts=0)
-    session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
+    dialect = session.get_bind().dialect.name
+    if dialect not in _KEEP:
+        _KEEP[dialect] = insert_for(session, InboxEvent).on_conflict_do_nothing(index_elements=["key"])
+    session.execute(_KEEP[dialect], {"key": key[:200], "body": body, "received_at": now, "attempts": 0})
 
 
 def handled(session: Session, key: str) -> None:
     """The event is handled: in the transaction that handled it, so it is either both handled and gone, or
     neither."""
-    session.execute(delete(InboxEvent).where(InboxEvent.key == key[:200]))
+    session.execute(_HANDLED, {"key": key[:200]})
 
 
 def left_behind(session: Session, *, older_than: datetime, limit: int = 50) -> tuple[list[LeftBehind], int]:

@@ -70,6 +70,7 @@ class Inbound:
     value: Mapping[str, Any] | None = None  # the value of a pressed button
     files: int = 0  # attachments sent with the message (never kept)
     once: str = ""  # the platform's id for an event it may deliver again (Slack's event_id): handled once only
+    kept_at: datetime | None = None  # set when the event is handled again after a stopped server left it behind
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,14 @@ class Conversation:
                 inbox.handled(session, event.once)
             draft = drafts.load_draft(session, platform=event.person.platform, workspace=event.person.workspace,
                                       user_id=event.person.user_id)
+            if event.kept_at is not None:
+                if draft is not None and _aware(draft.updated_at) > event.kept_at:
+                    # The person carried on after this message was left behind by a stopped server (typing it
+                    # again, most likely): applied now, it would answer a later question.
+                    log.info("a message left behind was not applied: the person has carried on since")
+                    session.commit()
+                    return Outcome([])
+                replies.append(Text("Sorry for the wait: I was restarting when you sent this.", tone="warning"))
             if draft is not None and _aware(draft.expires_at) < now:
                 drafts.discard_draft(session, draft=draft)
                 replies.append(Text(f"Your unfinished {DIALOGS[draft.dialog].title.lower()} from "

@@ -132,3 +132,31 @@ def test_typing_a_start_buttons_words_starts_that_form_at_once(core):
             draft = load_draft(session, platform="terminal", workspace="local", user_id=staff.user)
         assert draft is not None and draft.dialog == dialog, staff.text
         staff.say("cancel")
+
+
+def test_a_message_a_stopped_server_left_behind_is_answered_late_with_an_apology(core, clock):
+    staff = Staff(core)
+    kept_at = clock()
+    clock.advance(minutes=2)
+    replies = core.handle(Inbound(staff.person, "dm", text="Can I post photos of pupils on my own Instagram?",
+                                  once="slack:EvLATE", kept_at=kept_at))
+    assert "Sorry for the wait" in replies[0].text and any(isinstance(r, Quote) for r in replies)
+
+
+def _draft_state(core, staff: Staff) -> dict:
+    with Session(core.db) as session:
+        return dict(load_draft(session, platform="terminal", workspace="local", user_id=staff.user).state)
+
+
+def test_a_dialog_answer_left_behind_is_not_applied_once_the_person_has_carried_on(core, clock):
+    staff = Staff(core)
+    staff.say("report an incident")
+    staff.answers("No", "Something else", "A parent wrote abusive things about me")  # now: when did it happen?
+    lost_at = clock()  # "today" arrives, and the server handling it dies before its turn
+    clock.advance(seconds=20)
+    staff.say("today")  # seeing no answer, the person sends it again, and another server takes it
+    before = _draft_state(core, staff)
+    clock.advance(minutes=1)
+    late = core.handle(Inbound(staff.person, "dm", text="today", once="slack:EvLOST", kept_at=lost_at))
+    assert late == []
+    assert _draft_state(core, staff) == before, "applied now, it would have answered the next question"

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot import escalation
 from bot.channels import slack_blocks as blocks
 from bot.channels.backlog import Backlog, counted
+from bot.channels.slack_inbox import KEPT_AT
 from bot.conversation import Conversation, Inbound
 from bot.escalation import Person
 from bot.store.drafts import load_draft
@@ -173,7 +174,8 @@ class SlackChannel:
         user = str(event["user"])
         files = len(event.get("files") or [])
         replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
-                                           text=str(event.get("text") or ""), files=files, once=_once(body)))
+                                           text=str(event.get("text") or ""), files=files, once=_once(body),
+                                           kept_at=context.get(KEPT_AT)))
         await self._post(client, event["channel"], replies)
 
     @counted
@@ -185,7 +187,8 @@ class SlackChannel:
         user = str(event["user"])
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
-        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=_once(body)))
+        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=_once(body),
+                                           kept_at=context.get(KEPT_AT)))
         if not replies:  # handled before (Slack retried it)
             return
         if await asyncio.to_thread(self._in_dialog, person):

@@ -28,6 +28,7 @@ from bot.store.errors import unavailable, unless_unavailable
 log = logging.getLogger(__name__)
 REPLAY_AFTER = timedelta(seconds=60)  # an event not handled this long after it arrived was left behind
 REPLAY_EVERY = 30.0  # seconds between looks for events left behind
+KEPT_AT = "policy_bot_kept_at"  # in a replayed request's Bolt context: when the event first arrived
 
 
 async def keep(db: Engine, key: str, body: str, now: datetime) -> None:
@@ -64,7 +65,8 @@ async def replay(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, now:
         if not await backlog.admit():
             break  # busy: the rest wait for the next round
         log.info("slack event left behind by a stopped process handled again (attempt %d)", event.attempts)
-        await bolt.async_dispatch(AsyncBoltRequest(body=event.body, headers=signed(secret, event.body)))
+        await bolt.async_dispatch(AsyncBoltRequest(body=event.body, headers=signed(secret, event.body),
+                                                   context={KEPT_AT: event.received_at}))
     return len(events)
 
 

@@ -4,7 +4,7 @@ between, and is handled again (the event's key in seen_event makes a second hand
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -23,6 +23,7 @@ class LeftBehind:
     key: str
     body: str
     attempts: int
+    received_at: datetime
 
 
 # Statements built once (per database dialect): both run for every message, and building one costs more than
@@ -48,14 +49,20 @@ def handled(session: Session, key: str) -> None:
 def left_behind(session: Session, *, older_than: datetime, limit: int = 50) -> tuple[list[LeftBehind], int]:
     """Events kept before `older_than` and still not handled, each counted as one more attempt, and how many
     were dropped instead, having been tried GIVE_UP_AFTER times already."""
-    rows = session.execute(select(InboxEvent.key, InboxEvent.body, InboxEvent.attempts)
+    rows = session.execute(select(InboxEvent.key, InboxEvent.body, InboxEvent.attempts, InboxEvent.received_at)
                            .where(InboxEvent.received_at < older_than)
                            .order_by(InboxEvent.received_at).limit(limit)).all()
-    again = [LeftBehind(key, body, attempts + 1) for key, body, attempts in rows if attempts < GIVE_UP_AFTER]
-    dropped = [key for key, _, attempts in rows if attempts >= GIVE_UP_AFTER]
+    again = [LeftBehind(key, body, attempts + 1, _utc(at)) for key, body, attempts, at in rows
+             if attempts < GIVE_UP_AFTER]
+    dropped = [key for key, _, attempts, _ in rows if attempts >= GIVE_UP_AFTER]
     if dropped:
         session.execute(delete(InboxEvent).where(InboxEvent.key.in_(dropped)))
     for event in again:
         session.execute(update(InboxEvent).where(InboxEvent.key == event.key).values(attempts=event.attempts))
     return again, len(dropped)
 
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

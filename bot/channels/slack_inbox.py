@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -21,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from bot.channels.backlog import Backlog
+from bot.channels.slack_request import signature_of
 from bot.store import inbox
 from bot.store.db import blocking
 from bot.store.errors import unavailable, unless_unavailable
@@ -42,11 +41,10 @@ async def keep(db: Engine, key: str, body: str, now: datetime) -> None:
 
 
 def signed(secret: str, body: str) -> dict[str, str]:
-    """Headers that sign a body as Slack does now (v0 HMAC-SHA256 over `v0:{timestamp}:{body}`)."""
+    """Headers that sign a body as Slack would sign it now."""
     timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
     return {"content-type": "application/json", "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": f"v0={digest}"}
+            "x-slack-signature": signature_of(secret, body.encode(), timestamp)}
 
 
 async def replay(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, now: datetime,

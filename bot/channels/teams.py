@@ -34,7 +34,6 @@ from bot.store import addresses
 from bot.store.drafts import load_draft
 from bot.store.errors import unless_unavailable
 from bot.store.reports import find_report
-from bot.store.seen import first_time
 from dialogs.replies import Reply, Text
 
 log = logging.getLogger(__name__)
@@ -166,10 +165,8 @@ class TeamsBot:
     # ---- messages and button presses -------------------------------------------------------------------------
     async def _on_message(self, turn: TurnContext) -> None:
         activity = turn.activity
-        if activity.id and not await asyncio.to_thread(
-                first_time, self.core.db, f"teams:{activity.conversation.id}:{activity.id}", self.core.clock()):
-            log.info("duplicate teams activity ignored")
-            return
+        # A replayed activity id is handled once: recorded in the same transaction as its turn (Inbound.once).
+        once = f"teams:{activity.conversation.id}:{activity.id}" if activity.id else ""
         if activity.value is not None:
             value = cards.read_submit(activity.value)
             if value is None:
@@ -177,26 +174,30 @@ class TeamsBot:
                 await self._reply(turn, [Text("Sorry, I couldn't read that button. Type 'help' to see what I can "
                                               "do.")])
                 return
-            await self._press(turn, value)
+            await self._press(turn, value, once)
             return
         text = (TurnContext.remove_recipient_mention(activity) or "").strip()
         files = sum(1 for a in activity.attachments or [] if str(a.content_type or "").startswith(FILE_TYPES))
         person = person_of(activity)
-        replies = await self._turn(Inbound(person, activity.conversation.id, text=text, files=files))
+        replies = await self._turn(Inbound(person, activity.conversation.id, text=text, files=files, once=once))
+        if not replies:  # handled before
+            return
         if self._personal(activity) or not await asyncio.to_thread(self._in_dialog, person):
             await self._reply(turn, replies)
         else:
             await self._reply(turn, [Text("I'll carry on with you in a personal chat.")])
             await self._private(turn, replies)
 
-    async def _press(self, turn: TurnContext, value: dict[str, Any]) -> None:
+    async def _press(self, turn: TurnContext, value: dict[str, Any], once: str = "") -> None:
         """A button (Action.Submit or Action.Execute): its value goes to the core."""
         activity = turn.activity
         person = person_of(activity)
         if "lead" in value and value.get("assignee") and await asyncio.to_thread(
                 self._may_act, person, str(value.get("reference", ""))):  # no look-up for a pick that is refused
             value["assignee"] = await self._name(activity, str(value["assignee"]))
-        replies = await self._turn(Inbound(person, activity.conversation.id, value=value))
+        replies = await self._turn(Inbound(person, activity.conversation.id, value=value, once=once))
+        if not replies:  # handled before
+            return
         private = "lead" in value or await asyncio.to_thread(self._in_dialog, person)
         if self._personal(activity) or not private:
             await self._reply(turn, replies)

@@ -5,7 +5,8 @@ into lines of text. Button values are small JSON-able dicts that come back as th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Tone = Literal["plain", "advice", "warning", "urgent"]
@@ -104,3 +105,28 @@ class Alert:
 
 
 Reply = Text | Quote | Choices | Question | Summary | Confirmation | Alert
+
+
+_KINDS: dict[str, type] = {kind.__name__: kind for kind in (Text, Quote, Choices, Question, Summary, Confirmation,
+                                                           Alert)}
+_PARTS: dict[str, type] = {"options": Option, "fields": Field}  # tuples of parts inside a reply
+
+
+def as_data(replies: Sequence[Reply]) -> list[dict[str, Any]]:
+    """Replies as JSON-able dicts, to be kept (a reply waiting in the outbox) and read back by `from_data`."""
+    return [{"reply": type(reply).__name__, **asdict(reply)} for reply in replies]
+
+
+def from_data(items: Sequence[Mapping[str, Any]]) -> list[Reply]:
+    """The replies `as_data` wrote (a kind this version does not know is an error: it would be lost silently)."""
+    replies: list[Reply] = []
+    for item in items:
+        fields = dict(item)
+        kind = _KINDS[fields.pop("reply")]
+        for name, part in _PARTS.items():
+            if name in fields:
+                fields[name] = tuple(part(**p) for p in fields[name])
+        if "also_in" in fields:
+            fields["also_in"] = tuple(fields["also_in"])
+        replies.append(kind(**fields))
+    return replies

@@ -19,11 +19,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
-from bot import escalation
+from bot import escalation, late_replies
 from bot.channels import slack_blocks as blocks
 from bot.channels.backlog import Backlog, counted
 from bot.channels.slack_inbox import KEPT_AT
+from bot.channels.slack_sender import failures, metadata
 from bot.conversation import Conversation, Inbound
+from bot.delivery import RetryLater, Undeliverable
 from bot.escalation import Person
 from bot.store.drafts import load_draft
 from bot.store.errors import unless_unavailable
@@ -34,13 +36,14 @@ from dialogs.replies import Reply, Text
 log = logging.getLogger(__name__)
 NAME_TTL = 3600.0  # seconds a looked-up display name is reused
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+ANSWER_TIMEOUT = 10.0  # seconds a Web API call may take; an answer not taken by then waits in the outbox
 
 
 def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: str,
               on_queued: Callable[[], None] = lambda: None, backlog: Backlog | None = None) -> AsyncApp:
     """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake); its
     listeners count their work against `backlog`, which the HTTP endpoint consults before accepting more."""
-    client = AsyncWebClient(token=token, base_url=api_url, timeout=10)
+    client = AsyncWebClient(token=token, base_url=api_url, timeout=ANSWER_TIMEOUT)
     app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
                    logger=_bolt_logger())
     channel = SlackChannel(core, on_queued, backlog or Backlog())
@@ -145,13 +148,28 @@ class SlackChannel:
             self._names[user] = known
         return self._person(context, user, known[0] if known[0] != user else "")
 
-    async def _post(self, client: AsyncWebClient, channel: str, replies: list[Reply], thread_ts: str | None = None
-                    ) -> None:
+    async def _post(self, client: AsyncWebClient, replies: list[Reply], *, channel: str = "", user: str = "",
+                    thread_ts: str | None = None, once: str = "") -> None:
+        """Post replies in a channel (or, without one, in the person's DM). When Slack won't take them now, they
+        wait in the outbox, which posts them later, once (bot/late_replies.py)."""
         if not replies:
             return
         rendered, text = blocks.render(replies)
-        await client.chat_postMessage(channel=channel, blocks=rendered, text=text or "Policy assistant",
-                                      thread_ts=thread_ts)
+        key = late_replies.key_for(once)
+        tried_at = self.core.clock()
+        try:
+            with failures():
+                await client.chat_postMessage(channel=channel or await self._dm(client, user), blocks=rendered,
+                                              text=text or "Policy assistant", thread_ts=thread_ts,
+                                              metadata=metadata(key))
+        except RetryLater as problem:
+            where = {"thread_ts": thread_ts} if thread_ts else {}
+            if await late_replies.keep(self.core.db, self.core.clock, key=key, platform="slack",
+                                       target=channel or user, target_kind="channel" if channel else "user",
+                                       replies=replies, problem=problem, tried_at=tried_at, **where):
+                self.on_queued()
+        except Undeliverable as problem:
+            log.warning("slack: an answer could not be posted (%s)", problem)
 
     async def _dm(self, client: AsyncWebClient, user: str) -> str:
         opened = await client.conversations_open(users=user)
@@ -176,7 +194,7 @@ class SlackChannel:
         replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
                                            text=str(event.get("text") or ""), files=files, once=_once(body),
                                            kept_at=context.get(KEPT_AT)))
-        await self._post(client, event["channel"], replies)
+        await self._post(client, replies, channel=event["channel"], once=_once(body))
 
     @counted
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
@@ -192,11 +210,12 @@ class SlackChannel:
         if not replies:  # handled before (Slack retried it)
             return
         if await asyncio.to_thread(self._in_dialog, person):
-            await client.chat_postMessage(channel=event["channel"], thread_ts=event.get("ts"),
-                                          text="I'll carry on with you in a direct message.")
-            await self._post(client, await self._dm(client, user), replies)
+            await self._post(client, [Text("I'll carry on with you in a direct message.")], channel=event["channel"],
+                             thread_ts=event.get("ts"), once=f"{_once(body)}:moved" if _once(body) else "")
+            await self._post(client, replies, user=user, once=_once(body))
         else:
-            await self._post(client, event["channel"], replies, thread_ts=event.get("thread_ts") or event.get("ts"))
+            await self._post(client, replies, channel=event["channel"],
+                             thread_ts=event.get("thread_ts") or event.get("ts"), once=_once(body))
 
     def _in_dialog(self, person: Person) -> bool:
         with Session(self.core.db) as session, unless_unavailable():  # then the core's answer is shown as it is
@@ -222,7 +241,7 @@ class SlackChannel:
         user = command.get("user_id", "")
         person = await self._who(context, client, user)
         replies = await self._turn(Inbound(person, "", value={"start": "incident_report"}))
-        await self._post(client, await self._dm(client, user), replies)
+        await self._post(client, replies, user=user)
 
     @counted
     async def on_press(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
@@ -236,8 +255,7 @@ class SlackChannel:
             return
         channel = (body.get("channel") or {}).get("id", "")
         replies = await self._turn(Inbound(await self._who(context, client, user), channel, value=value))
-        target = channel if channel.startswith("D") else await self._dm(client, user)
-        await self._post(client, target, replies)
+        await self._post(client, replies, channel=channel if channel.startswith("D") else "", user=user)
 
     @counted
     async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
@@ -292,7 +310,7 @@ class SlackChannel:
         user = (body.get("user") or {}).get("id", "")
         replies = await self._turn(Inbound(await self._who(context, client, user), "", value={
             "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))
-        await self._post(client, await self._dm(client, user), replies)
+        await self._post(client, replies, user=user)
 
     async def _private(self, client: AsyncWebClient, channel: str, user: str, replies: list[Reply]) -> None:
         """Only the person who pressed sees this: an ephemeral message in the channel, or a DM."""
@@ -300,7 +318,7 @@ class SlackChannel:
         if channel and not channel.startswith("D"):
             await client.chat_postEphemeral(channel=channel, user=user, blocks=rendered, text=text or "Report")
         else:
-            await self._post(client, await self._dm(client, user), replies)
+            await self._post(client, replies, user=user)
 
     def _may_change(self, person: Person, reference: str, kind: str) -> bool:
         """Whether a form should open (or a name be looked up): the person is one of the report's leads, and the

@@ -1,5 +1,5 @@
-"""Delivering outbox messages to Slack: alerts into a lead's channel (edited in place as status changes), and
-direct messages to reporters and leads.
+"""Delivering outbox messages to Slack: alerts into a lead's channel (edited in place as status changes), direct
+messages to reporters and leads, and answers Slack would not take when they were first posted.
 
 Every post carries the outbox key in Slack's message metadata. When a post may have reached Slack without the bot
 hearing back (the process was killed, or the answer timed out), the retry first reads the channel's history since
@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.channels import slack_blocks as blocks
 from bot.delivery import RetryLater, Undeliverable
 from bot.store.models import OutboxMessage
+from dialogs.replies import from_data
 
 log = logging.getLogger(__name__)
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
@@ -46,14 +47,15 @@ class SlackSender:
     async def send(self, message: OutboxMessage, earlier_ref: str) -> str:
         """Post the message (or edit the earlier one) and return "channel:ts"."""
         rendered, text = _render(message.message)
-        with _failures():
+        with failures():
             if earlier_ref:  # an edit: doing it twice leaves the same message, so it needs no check
                 channel, _, ts = earlier_ref.partition(":")
                 await self.client.chat_update(channel=channel, ts=ts, blocks=rendered, text=text)
                 return earlier_ref
             channel = await self._channel(message)
+            thread = {"thread_ts": message.message["thread_ts"]} if message.message.get("thread_ts") else {}
             posted = await self.client.chat_postMessage(channel=channel, blocks=rendered, text=text,
-                                                        metadata=metadata(message.key))
+                                                        metadata=metadata(message.key), **thread)
             return f"{posted['channel']}:{posted['ts']}"
 
     async def landed(self, message: OutboxMessage, since: datetime) -> str:
@@ -64,7 +66,7 @@ class SlackSender:
         installed before they were added) Slack cannot be asked, so "" is returned and the message is posted
         again: once at least, rather than perhaps never.
         """
-        with _failures(unreadable_ok=True):
+        with failures(unreadable_ok=True):
             channel = await self._channel(message)
             oldest = f"{(since - CLOCK_MARGIN).timestamp():.6f}"
             cursor = ""
@@ -102,7 +104,7 @@ def carries(posted: dict[str, Any], key: str) -> bool:
 
 
 @contextlib.contextmanager
-def _failures(*, unreadable_ok: bool = False) -> Iterator[None]:
+def failures(*, unreadable_ok: bool = False) -> Iterator[None]:
     """Turn Slack's failures into the outbox's terms: RetryLater for what may pass (5xx, 429, timeouts, a dropped
     connection), Undeliverable for what needs a person (the bot is not in the channel). With `unreadable_ok`, a
     missing scope ends the block quietly (the caller then returns its default)."""
@@ -132,4 +134,7 @@ def _render(message: dict) -> tuple[list[dict], str]:
         return blocks.alert(message)
     if kind == "question":
         return blocks.question_for_lead(message)
+    if kind == "reply":  # an answer kept to send later (bot/late_replies.py)
+        rendered, text = blocks.render(from_data(message.get("replies") or []))
+        return rendered, text or "Policy assistant"
     return blocks.reporter_update(message)

@@ -24,7 +24,7 @@ from botframework.connector.auth import AuthenticationConstants
 from msrest.exceptions import ClientRequestError
 from sqlmodel import Session
 
-from bot import escalation
+from bot import escalation, late_replies
 from bot.channels import teams_cards as cards
 from bot.channels.teams_connector import Connector
 from bot.conversation import Conversation, Inbound
@@ -183,10 +183,11 @@ class TeamsBot:
         if not replies:  # handled before
             return
         if self._personal(activity) or not await asyncio.to_thread(self._in_dialog, person):
-            await self._reply(turn, replies)
+            await self._reply(turn, replies, once)
         else:
-            await self._reply(turn, [Text("I'll carry on with you in a personal chat.")])
-            await self._private(turn, replies)
+            await self._reply(turn, [Text("I'll carry on with you in a personal chat.")],
+                              f"{once}:moved" if once else "")
+            await self._private(turn, replies, once)
 
     async def _press(self, turn: TurnContext, value: dict[str, Any], once: str = "") -> None:
         """A button (Action.Submit or Action.Execute): its value goes to the core."""
@@ -200,9 +201,9 @@ class TeamsBot:
             return
         private = "lead" in value or await asyncio.to_thread(self._in_dialog, person)
         if self._personal(activity) or not private:
-            await self._reply(turn, replies)
+            await self._reply(turn, replies, once)
         else:  # a lead's view of a report, or a dialog: never in the channel
-            await self._private(turn, replies)
+            await self._private(turn, replies, once)
 
     async def _on_invoke(self, turn: TurnContext) -> None:
         """Action.Execute arrives as an invoke that must be answered in the HTTP response."""
@@ -252,34 +253,50 @@ class TeamsBot:
         kind = activity.conversation.conversation_type if activity.conversation else None
         return kind in (None, "personal")
 
-    async def _reply(self, turn: TurnContext, replies: list[Reply]) -> None:
+    async def _reply(self, turn: TurnContext, replies: list[Reply], once: str = "") -> None:
         """Answer in the activity's conversation (a channel message's thread). Sent through the bot's own
         connector client, which keeps its connections: botbuilder's opens a new one (a TLS handshake with
-        Microsoft) for every reply, which was most of a Teams turn's cost under load."""
+        Microsoft) for every reply, which was most of a Teams turn's cost under load. When the connector won't
+        take it now, the answer waits in the outbox (bot/late_replies.py)."""
         if not replies:
             return
         incoming = turn.activity
         outgoing = TurnContext.apply_conversation_reference(
             _card_activity(replies), TurnContext.get_conversation_reference(incoming)).serialize()
+        threaded = bool(incoming.id) and incoming.type in (ActivityTypes.message, ActivityTypes.invoke)
+        tried_at = self.core.clock()
         try:
-            if incoming.id and incoming.type in (ActivityTypes.message, ActivityTypes.invoke):
+            if threaded:
                 await self.connector.reply(incoming.service_url, incoming.conversation.id, incoming.id, outgoing)
             else:
                 await self.connector.post(incoming.service_url, incoming.conversation.id, outgoing)
-        except (RetryLater, Undeliverable) as problem:
+        except RetryLater as problem:
+            where = {"service_url": incoming.service_url, **({"reply_to": incoming.id} if threaded else {})}
+            if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
+                                       platform="teams", target=incoming.conversation.id,
+                                       target_kind="conversation", replies=replies, problem=problem,
+                                       tried_at=tried_at, **where):
+                self.on_queued()
+        except Undeliverable as problem:
             log.warning("teams: a reply could not be delivered (%s)", problem)
 
-    async def _private(self, turn: TurnContext, replies: list[Reply]) -> None:
+    async def _private(self, turn: TurnContext, replies: list[Reply], once: str = "") -> None:
         """Send to the person's personal chat with the bot, starting one if there is none yet."""
         if not replies:
             return
         activity = turn.activity
         person = person_of(activity)
+        tried_at = self.core.clock()
         try:
             conversation = await self._personal_chat(activity, person)
             await self.connector.post(activity.service_url, conversation,
                                       _card_activity(replies).serialize())
-        except (RetryLater, Undeliverable) as problem:
+        except RetryLater as problem:  # the outbox finds the chat from the address kept for this person
+            if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
+                                       platform="teams", target=person.user_id, target_kind="user",
+                                       replies=replies, problem=problem, tried_at=tried_at):
+                self.on_queued()
+        except Undeliverable as problem:
             log.warning("teams: could not open a personal chat (%s)", problem)
             await self._reply(turn, [Text("I couldn't message you privately. Please open a chat with me (find me "
                                           "under Apps) and try again there.", tone="warning")])

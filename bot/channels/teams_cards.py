@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dialogs.replies import Alert, Choices, Confirmation, Option, Question, Quote, Reply, Summary, Text
+from dialogs.replies import Alert, Choices, Confirmation, Option, Question, Quote, Reply, Summary, Text, from_data
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"  # what Teams renders on desktop, web and mobile
@@ -222,4 +222,6 @@ def outbox_card(message: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
         return alert(message)
     if kind == "question":
         return question_for_lead(message)
+    if kind == "reply":  # an answer kept to send later (bot/late_replies.py)
+        return render(from_data(message.get("replies") or []))
     return reporter_update(message)

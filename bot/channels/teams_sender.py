@@ -1,5 +1,6 @@
 """Delivering outbox messages to Teams: alerts as a new thread in a lead's channel (the card edited in place as the
-report's status changes), and messages to reporters and leads in their personal chat with the bot.
+report's status changes), messages to reporters and leads in their personal chat with the bot, and answers the
+connector would not take when they were first sent, in the conversation they answer.
 
 Teams lets a bot post only where it has been: the service URL and tenant come from the addresses stored when the
 bot was installed or spoken to. Until the bot has seen a team, its alerts wait in the outbox rather than fail.
@@ -47,6 +48,8 @@ class TeamsSender:
             activity_id, conversation, service_url = earlier_ref.split(SEPARATOR, 2)
             await self.connector.update(service_url, conversation, activity_id, activity)
             return earlier_ref
+        if message.target_kind == "conversation":  # an answer the connector would not take when it was given
+            return await self._in_conversation(message.target, message.message, activity)
         if message.target_kind == "channel":
             return await self._to_channel(message.target, activity)
         return await self._to_person(message.target, activity)
@@ -56,6 +59,14 @@ class TeamsSender:
         log.info("outbox %s: Teams cannot say whether the attempt begun at %s arrived; sending again",
                  message.id, since.isoformat(timespec="seconds"))
         return ""
+
+    async def _in_conversation(self, conversation: str, message: dict, activity: dict) -> str:
+        service_url, reply_to = str(message.get("service_url", "")), str(message.get("reply_to", ""))
+        if reply_to:
+            activity_id = await self.connector.reply(service_url, conversation, reply_to, activity)
+        else:
+            activity_id = await self.connector.post(service_url, conversation, activity)
+        return SEPARATOR.join((activity_id, conversation, service_url))
 
     async def _to_channel(self, channel: str, activity: dict) -> str:
         address = await asyncio.to_thread(self._find, f"channel:{channel}", fallback=True)

@@ -19,12 +19,14 @@ QUEUED = "outbox.queued"  # the session.info key enqueue sets
 
 
 def enqueue(session: Session, *, key: str, platform: str, target: str, target_kind: str, message: dict[str, Any],
-            now: datetime, report_id: int | None = None, updates: str = "") -> None:
-    """Queue a message once: a second enqueue with the same key does nothing."""
+            now: datetime, report_id: int | None = None, updates: str = "", due: datetime | None = None,
+            attempted_at: datetime | None = None) -> None:
+    """Queue a message once: a second enqueue with the same key does nothing. `attempted_at` says a send was
+    already tried then and may have arrived, so the first delivery asks the platform before sending."""
     statement = insert_for(session, OutboxMessage).values(
         key=key, report_id=report_id, platform=platform, target=target, target_kind=target_kind, message=message,
-        updates=updates, status="pending", attempts=0, next_attempt_at=now, created_at=now, external_ref="",
-        last_error="")
+        updates=updates, status="pending", attempts=0, next_attempt_at=due or now, created_at=now,
+        attempted_at=attempted_at, external_ref="", last_error="")
     session.execute(statement.on_conflict_do_nothing(index_elements=["key"]))
     session.info[QUEUED] = True
 

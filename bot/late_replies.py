@@ -1,0 +1,58 @@
+"""Answers a platform would not take when they were sent: kept in the outbox, so a failing API (HTTP 5xx, 429, a
+timeout) delays an answer but never loses it.
+
+A turn's answer is posted straight away, not through the outbox: that is what keeps a conversation quick. Only
+when the post fails are the turn's neutral replies queued, for the delivery worker to send with its retries and
+backoff. The failed attempt may still have arrived (a timeout after Slack took the post), so it is queued as
+attempted: the worker first asks the platform whether it landed (see bot/delivery.py), and a person is not
+answered twice.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from bot.delivery import RetryLater
+from bot.store import outbox
+from bot.store.db import blocking
+from dialogs.replies import Reply, as_data
+
+log = logging.getLogger(__name__)
+KIND = "reply"  # the outbox message type of a kept answer (the senders render it with the replies' renderer)
+
+
+def key_for(once: str) -> str:
+    """The outbox key of a turn's answer: from the platform's id for the event when it has one, so the answer to
+    a redelivered event is queued once; a fresh one otherwise."""
+    return f"reply:{once}" if once else f"reply:{uuid.uuid4().hex}"
+
+
+async def keep(db: Engine, clock: Callable[[], datetime], *, key: str, platform: str, target: str,
+               target_kind: str, replies: Sequence[Reply], problem: RetryLater, tried_at: datetime,
+               **where: str) -> bool:
+    """Queue an answer whose post failed with `problem`; `where` holds what the sender needs to put it in the
+    same place (a thread). False when even that failed (the database is away too): the answer is lost, and said."""
+    now = clock()
+    message = {"type": KIND, "replies": as_data(replies), **where}
+    due = now + timedelta(seconds=problem.delay) if problem.delay is not None else now
+
+    def write() -> None:
+        with Session(db) as session:
+            outbox.enqueue(session, key=key, platform=platform, target=target, target_kind=target_kind,
+                           message=message, now=now, due=due, attempted_at=tried_at)
+            session.commit()
+
+    try:
+        await blocking(db, write)
+    except SQLAlchemyError as failure:
+        log.error("%s: an answer could not be posted (%s) nor kept to post later (%s)", platform, problem,
+                  type(failure).__name__)
+        return False
+    log.warning("%s: an answer could not be posted (%s); the outbox will post it", platform, problem)
+    return True

@@ -109,11 +109,15 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         senders["slack"] = slack_sender
         app.cleanup_ctx.append(keep_connections(bolt.client, slack_sender.client))  # before Socket Mode uses them
         if slack.app_token:
-            app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token, backlog=backlog))
+            async def keep(key: str, body: str) -> None:
+                await slack_inbox.keep(core.db, key, body, core.clock())
+            app.cleanup_ctx.append(slack_socket.connection(bolt, slack.app_token, backlog=backlog, keep=keep))
         else:
             app.router.add_post("/slack/events", _slack_handler(core, bolt, slack.signing_secret, backlog))
-            replayer = functools.partial(slack_inbox.replaying, core.db, bolt, slack.signing_secret, backlog,
-                                         core.clock, after=replay_after)
+        # Over HTTP, left-behind events are signed afresh; Socket Mode deliveries carry no signature.
+        replayer = functools.partial(slack_inbox.replaying, core.db, bolt,
+                                     None if slack.app_token else slack.signing_secret, backlog, core.clock,
+                                     after=replay_after)
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
     connector: Connector | None = None

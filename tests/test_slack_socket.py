@@ -11,17 +11,21 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from itertools import count
 
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlmodel import Session, select
 
 from bot.channels.backlog import Backlog
 from bot.channels.slack_socket import SocketModeRefused
 from bot.cli import main
 from bot.conversation import Conversation
 from bot.server import SlackSettings, make_server
+from bot.store import inbox
+from bot.store.models import InboxEvent
 from tests.fake_slack import FakeSlack, FakeSocketMode, start_fake_slack, start_fake_socket_mode
 from tests.slack_world import TEAM, event_envelope, slack_config, start_site
 
@@ -201,3 +205,34 @@ async def test_an_envelope_that_finds_no_room_is_left_for_slack_to_send_again(co
         await world.socket.ack(again)
         answers = await world.api.wait_for("chat.postMessage", 2)
         assert sorted(a.args["channel"] for a in answers) == ["DU1", "DU2"]
+
+
+def inbox_keys(db) -> list[str]:
+    """The events kept and not yet answered."""
+    with Session(db) as session:
+        return list(session.exec(select(InboxEvent.key)).all())
+
+
+async def test_a_message_is_kept_before_its_envelope_is_acked_and_taken_out_once_answered(core, db, monkeypatch):
+    async with running(core, db, monkeypatch) as world:
+        release = world.api.hold("users.info")  # the turn waits for the person's name after the ack
+        envelope_id = await world.dm("U1", "can I post photos of pupils?", event_id="EvKEPT")
+        await world.socket.ack(envelope_id)
+        await world.api.wait_for("users.info!held")
+        assert inbox_keys(db) == ["slack:EvKEPT"], "acked and not yet answered: kept, so a crash now loses nothing"
+        release.set()
+        await world.api.wait_for("chat.postMessage")
+        assert inbox_keys(db) == []
+
+
+async def test_a_message_left_behind_by_a_stopped_process_is_answered_after_a_restart(core, db, monkeypatch):
+    body = event_envelope({"type": "message", "channel_type": "im", "channel": "DU1", "user": "U1",
+                           "text": "can I post photos of pupils?", "ts": f"{time.time():.6f}"}, "EvLEFT")
+    with Session(db) as session:  # what a process killed between the ack and the answer leaves
+        inbox.keep(session, "slack:EvLEFT", json.dumps(body), core.clock() - timedelta(minutes=5))
+        session.commit()
+    async with running(core, db, monkeypatch) as world:
+        (posted,) = await world.api.wait_for("chat.postMessage")
+        assert posted.args["channel"] == "DU1" and "Sorry for the wait" in json.dumps(posted.args["blocks"])
+        await asyncio.sleep(0.3)
+        assert len(world.api.of("chat.postMessage")) == 1 and inbox_keys(db) == []

@@ -1,5 +1,5 @@
 """Slack events are acknowledged before they are answered, so an event whose process dies in between would be
-lost: Slack, having had its 200, never sends it again. So a message or @mention is kept in the database before
+lost: Slack, having had its 200 (or, in Socket Mode, its envelope's acknowledgement), never sends it again. So a message or @mention is kept in the database before
 the acknowledgement (`keep`), the turn that answers it takes it out in the same transaction, and what a dead
 process left behind is handled again (`replay`): signed afresh and dispatched through Bolt like a new delivery.
 The event's key in seen_event makes handling it a second time a no-op, so a replay never answers twice.
@@ -47,9 +47,10 @@ def signed(secret: str, body: str) -> dict[str, str]:
             "x-slack-signature": signature_of(secret, body.encode(), timestamp)}
 
 
-async def replay(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, now: datetime,
+async def replay(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Backlog, now: datetime,
                  after: timedelta = REPLAY_AFTER) -> int:
-    """Handle again the events kept before `now - after` and still not handled; how many were dispatched."""
+    """Handle again the events kept before `now - after` and still not handled; how many were dispatched. With no
+    `secret` they are dispatched as Socket Mode deliveries, which carry no signature."""
     def due() -> tuple[list[inbox.LeftBehind], int]:
         with Session(db) as session:
             found = inbox.left_behind(session, older_than=now - after)
@@ -63,12 +64,14 @@ async def replay(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, now:
         if not await backlog.admit():
             break  # busy: the rest wait for the next round
         log.info("slack event left behind by a stopped process handled again (attempt %d)", event.attempts)
-        await bolt.async_dispatch(AsyncBoltRequest(body=event.body, headers=signed(secret, event.body),
-                                                   context={KEPT_AT: event.received_at}))
+        context = {KEPT_AT: event.received_at}
+        await bolt.async_dispatch(
+            AsyncBoltRequest(body=event.body, mode="socket_mode", context=context) if secret is None
+            else AsyncBoltRequest(body=event.body, headers=signed(secret, event.body), context=context))
     return len(events)
 
 
-async def replaying(db: Engine, bolt: AsyncApp, secret: str, backlog: Backlog, clock: Callable[[], datetime],
+async def replaying(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Backlog, clock: Callable[[], datetime],
                     stop: asyncio.Event, after: timedelta = REPLAY_AFTER, every: float = REPLAY_EVERY) -> None:
     """Replay left-behind events now (a restart) and every `every` seconds (another replica's), until `stop`."""
     while not stop.is_set():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import ClientError, web
@@ -20,12 +21,14 @@ from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.channels.backlog import Backlog
+from bot.channels.slack import turn_key
 
 log = logging.getLogger(__name__)
 APP_TOKEN_PREFIX = "xapp-"
 # apps.connections.open errors that waiting cannot cure: stop with the reason instead of retrying for ever.
 REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired",
            "account_inactive", "missing_scope", "invalid_token"}
+Keep = Callable[[str, str], Awaitable[None]]  # keeps an event (its once-only key, its JSON) until it is answered
 
 
 class SocketModeRefused(RuntimeError):
@@ -48,11 +51,13 @@ def problem(env: Mapping[str, str]) -> str:
 
 class _BoundedHandler(AsyncSocketModeHandler):
     """Bolt's Socket Mode handler, taking an envelope only when the backlog has room for it (as POST /slack/events
-    does): one left unacknowledged is delivered again by Slack later, rather than queued in memory here."""
+    does): one left unacknowledged is delivered again by Slack later, rather than queued in memory here. A message
+    to answer is kept (`keep`) before it is acknowledged, as on POST /slack/events (see slack_inbox.py)."""
 
-    def __init__(self, bolt: AsyncApp, app_token: str, backlog: Backlog, **options: Any):
+    def __init__(self, bolt: AsyncApp, app_token: str, backlog: Backlog, keep: Keep | None = None, **options: Any):
         super().__init__(bolt, app_token, **options)
         self.backlog = backlog
+        self.keep = keep
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         """Handle the envelope, if there is room for it within Backlog.wait seconds."""
@@ -60,15 +65,19 @@ class _BoundedHandler(AsyncSocketModeHandler):
             log.warning("slack socket mode envelope left for slack to send again: %d events in progress",
                         self.backlog.busy)
             return
+        if self.keep is not None and req.type == "events_api" and isinstance(req.payload, dict):
+            key = turn_key(req.payload)
+            if key:
+                await self.keep(key, json.dumps(req.payload))
         await super().handle(client, req)
 
 
-def connection(bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0, backlog: Backlog | None = None
-               ) -> Callable[[web.Application], AsyncIterator[None]]:
+def connection(bolt: AsyncApp, app_token: str, *, ping_interval: float = 10.0, backlog: Backlog | None = None,
+               keep: Keep | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
     """An aiohttp cleanup context that keeps the Socket Mode connection open while the server runs."""
     async def socket_mode(_: web.Application) -> AsyncIterator[None]:
         # Made inside the running loop: the SDK's client starts its message-processing task when it is created.
-        handler = _BoundedHandler(bolt, app_token, backlog or Backlog(), ping_interval=ping_interval)
+        handler = _BoundedHandler(bolt, app_token, backlog or Backlog(), keep, ping_interval=ping_interval)
         try:
             handler.client.wss_uri = await _first_address(handler)
         except BaseException:

@@ -9,6 +9,7 @@ answered twice.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -30,7 +31,11 @@ KIND = "reply"  # the outbox message type of a kept answer (the senders render i
 def key_for(once: str) -> str:
     """The outbox key of a turn's answer: from the platform's id for the event when it has one, so the answer to
     a redelivered event is queued once; a fresh one otherwise."""
-    return f"reply:{once}" if once else f"reply:{uuid.uuid4().hex}"
+    if not once:
+        return f"reply:{uuid.uuid4().hex}"
+    # A Teams conversation id alone can be 150 characters: a long key is shortened to its digest (keys are unique
+    # at 200 characters).
+    return f"reply:{once}" if len(once) <= 150 else f"reply:{hashlib.sha256(once.encode()).hexdigest()}"
 
 
 async def keep(db: Engine, clock: Callable[[], datetime], *, key: str, platform: str, target: str,

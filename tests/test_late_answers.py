@@ -97,4 +97,4 @@ async def test_an_answer_the_teams_connector_fails_to_take_is_sent_later_once(te
     await asyncio.sleep(0.3)
     assert len(teams.fake.of("reply")) == 1
     (message,) = kept(teams.core)
-    assert message.status == "sent" and message.target_kind == "conversation"
+    assert message.status == "sent" and message.target_kind == "reply"

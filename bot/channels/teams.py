@@ -274,7 +274,7 @@ class TeamsBot:
             where = {"service_url": incoming.service_url, **({"reply_to": incoming.id} if threaded else {})}
             if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
                                        platform="teams", target=incoming.conversation.id,
-                                       target_kind="conversation", replies=replies, problem=problem,
+                                       target_kind="reply", replies=replies, problem=problem,
                                        tried_at=tried_at, **where):
                 self.on_queued()
         except Undeliverable as problem:

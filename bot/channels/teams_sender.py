@@ -48,7 +48,7 @@ class TeamsSender:
             activity_id, conversation, service_url = earlier_ref.split(SEPARATOR, 2)
             await self.connector.update(service_url, conversation, activity_id, activity)
             return earlier_ref
-        if message.target_kind == "conversation":  # an answer the connector would not take when it was given
+        if message.target_kind == "reply":  # an answer the connector would not take when it was given
             return await self._in_conversation(message.target, message.message, activity)
         if message.target_kind == "channel":
             return await self._to_channel(message.target, activity)

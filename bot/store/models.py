@@ -77,7 +77,7 @@ class OutboxMessage(SQLModel, table=True):
     report_id: int | None = Field(default=None, foreign_key="report.id", index=True)
     platform: str = Field(max_length=20)
     target: str = Field(max_length=200)  # a channel or user id on that platform
-    target_kind: str = Field(max_length=10)  # "channel" or "user"
+    target_kind: str = Field(max_length=10)  # "channel", "user", or "reply" (in the conversation of a Teams answer)
     message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updates: str = Field(default="", max_length=200)  # key of an earlier message this one edits in place
     status: str = Field(default="pending", max_length=10, index=True)  # pending, sent, failed

@@ -140,6 +140,19 @@ async def test_an_action_execute_invoke_is_answered_in_the_http_response(teams):
     await teams.fake.wait_for("reply", 2, conversation=personal("U1"))
 
 
+async def test_an_action_execute_invoke_sent_twice_is_handled_once(teams):
+    await teams.say("U1", "help")
+    await teams.fake.wait_for("reply", conversation=personal("U1"))
+    _, action = teams.button("Report an incident", personal("U1"))
+    invoke = {**teams.activity("U1"), "type": "invoke", "name": "adaptiveCard/action",
+              "value": {"action": {"type": "Action.Execute", "verb": "press", "data": action["data"]}}}
+    assert (await teams.send(invoke)).status == 200
+    assert (await teams.send(invoke)).status == 200, "the copy is still answered, so Teams stops sending it"
+    await teams.fake.wait_for("reply", 2, conversation=personal("U1"))
+    await asyncio.sleep(0.3)
+    assert len(teams.fake.of("reply")) == 2, "the form was started once, not twice"
+
+
 async def test_installing_the_bot_in_a_team_says_the_channel_id_to_configure(teams):
     update = {**teams.activity("ADMIN", channel=SAFEGUARDING), "type": "conversationUpdate",
               "membersAdded": [{"id": BOT}]}

@@ -165,8 +165,7 @@ class TeamsBot:
     # ---- messages and button presses -------------------------------------------------------------------------
     async def _on_message(self, turn: TurnContext) -> None:
         activity = turn.activity
-        # A replayed activity id is handled once: recorded in the same transaction as its turn (Inbound.once).
-        once = f"teams:{activity.conversation.id}:{activity.id}" if activity.id else ""
+        once = _once(activity)
         if activity.value is not None:
             value = cards.read_submit(activity.value)
             if value is None:
@@ -217,7 +216,7 @@ class TeamsBot:
                 body={"statusCode": 400, "type": "application/vnd.microsoft.error",
                       "value": {"code": "BadRequest", "message": "This action is not supported."}})))
             return
-        await self._press(turn, value)
+        await self._press(turn, value, _once(activity))
         await turn.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(
             status=200, body={"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
                               "value": "Done"})))
@@ -364,6 +363,12 @@ class TeamsBot:
                 if len(self._known) > 10_000:  # a bound, not a cache policy: the database is the truth
                     self._known.clear()
                 self._store(key, **fields)
+
+
+def _once(activity: Activity) -> str:
+    """The key that makes an activity handled once (a message, or a card button's invoke, sent again): recorded in
+    the same transaction as its turn (Inbound.once)."""
+    return f"teams:{activity.conversation.id}:{activity.id}" if activity.id and activity.conversation else ""
 
 
 def _card_activity(replies: list[Reply]) -> Activity:

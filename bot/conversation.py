@@ -32,7 +32,7 @@ from dialogs.advice import advice
 from dialogs.catalog import DIALOGS
 from dialogs.engine import Context, Input, State, Turn
 from dialogs.inputs import clean
-from dialogs.replies import Choices, Confirmation, Option, Quote, Reply, Text
+from dialogs.replies import Choices, Confirmation, Option, Quote, Reply, Text, as_data, from_data
 from knowledge.search import Answer, KnowledgeBase, key_sentence
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,7 @@ class Inbound:
     files: int = 0  # attachments sent with the message (never kept)
     once: str = ""  # the platform's id for an event it may deliver again (Slack's event_id): handled once only
     kept_at: datetime | None = None  # set when the event is handled again after a stopped server left it behind
+    kept: bool = False  # the channel kept the event in the inbox before acknowledging it (store/inbox.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Outcome:
 
     replies: list[Reply]
     queued: bool = False
+    again: bool = False  # the answer of a turn taken before, which a stopped server may or may not have posted
 
 
 @dataclass
@@ -129,13 +131,8 @@ class Conversation:
             replies.append(Text("I don't keep files or images. Please describe what they show in words instead.",
                                 tone="warning"))
         with Session(self.db) as session:
-            if event.once:
-                if not record_once(session, event.once, now):
-                    log.info("duplicate event ignored")
-                    inbox.handled(session, event.once)  # a copy kept by a retry's delivery is done with too
-                    session.commit()
-                    return Outcome([])
-                inbox.handled(session, event.once)
+            if event.once and not record_once(session, event.once, now):
+                return self._handled_before(session, event)
             draft = drafts.load_draft(session, platform=event.person.platform, workspace=event.person.workspace,
                                       user_id=event.person.user_id)
             if event.kept_at is not None:
@@ -143,6 +140,7 @@ class Conversation:
                     # The person carried on after this message was left behind by a stopped server (typing it
                     # again, most likely): applied now, it would answer a later question.
                     log.info("a message left behind was not applied: the person has carried on since")
+                    inbox.handled(session, event.once)
                     session.commit()
                     return Outcome([])
                 replies.append(Text("Sorry for the wait: I was restarting when you sent this.", tone="warning"))
@@ -174,9 +172,27 @@ class Conversation:
                 replies += self._button(session, event.person, value, now)
             else:
                 replies += self._answer(text)
+            if event.kept and replies:  # the answer is kept with the event until the channel has posted it
+                inbox.answered(session, event.once, as_data(replies))
+            elif event.kept:
+                inbox.handled(session, event.once)
             queued = outbox.queued(session)
             session.commit()
         return Outcome(replies, queued)
+
+    @staticmethod
+    def _handled_before(session: Session, event: Inbound) -> Outcome:
+        """An event seen before: nothing to do, unless a stopped server left behind the answer it gave (then that
+        answer again, for the channel to post if it had not been)."""
+        answer = inbox.answer_of(session, event.once) if event.kept_at is not None else None
+        if answer:
+            log.info("an answer left behind by a stopped server is handed back to be posted")
+            return Outcome(from_data(answer), again=True)
+        log.info("duplicate event ignored")
+        if event.kept:
+            inbox.unanswered_handled(session, event.once)  # a copy kept by a retry's delivery is done with
+        session.commit()
+        return Outcome([])
 
     # ---- dialogs ---------------------------------------------------------------------------------------------
     def _context(self, now: datetime) -> Context:

@@ -3,7 +3,7 @@ timeout) delays an answer but never loses it.
 
 A turn's answer is posted straight away, not through the outbox: that is what keeps a conversation quick. Only
 when the post fails are the turn's neutral replies queued, for the delivery worker to send with its retries and
-backoff. The failed attempt may still have arrived (a timeout after Slack took the post), so it is queued as
+backoff; and so is an answer a stopped server left in the inbox, which it may or may not have posted. The failed attempt may still have arrived (a timeout after Slack took the post), so it is queued as
 attempted: the worker first asks the platform whether it landed (see bot/delivery.py), and a person is not
 answered twice.
 """
@@ -19,8 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.delivery import RetryLater
-from bot.store import outbox
+from bot.store import inbox, outbox
 from bot.store.db import blocking
 from dialogs.replies import Reply, as_data
 
@@ -39,25 +38,29 @@ def key_for(once: str) -> str:
 
 
 async def keep(db: Engine, clock: Callable[[], datetime], *, key: str, platform: str, target: str,
-               target_kind: str, replies: Sequence[Reply], problem: RetryLater, tried_at: datetime,
-               **where: str) -> bool:
-    """Queue an answer whose post failed with `problem`; `where` holds what the sender needs to put it in the
-    same place (a thread). False when even that failed (the database is away too): the answer is lost, and said."""
+               target_kind: str, replies: Sequence[Reply], reason: str, tried_at: datetime,
+               delay: float | None = None, done: str = "", **where: str) -> bool:
+    """Queue an answer that was not posted (`reason` says why; `delay` is how long the platform asked us to
+    wait), counted as attempted at `tried_at`. `done` names the kept inbox event it answers, taken out in the same
+    transaction; `where` holds what the sender needs to put it in the same place (a thread). False when even
+    that failed (the database is away too): the answer is lost, and the log says so."""
     now = clock()
     message = {"type": KIND, "replies": as_data(replies), **where}
-    due = now + timedelta(seconds=problem.delay) if problem.delay is not None else now
+    due = now + timedelta(seconds=delay) if delay is not None else now
 
     def write() -> None:
         with Session(db) as session:
             outbox.enqueue(session, key=key, platform=platform, target=target, target_kind=target_kind,
                            message=message, now=now, due=due, attempted_at=tried_at)
+            if done:
+                inbox.handled(session, done)
             session.commit()
 
     try:
         await blocking(db, write)
     except SQLAlchemyError as failure:
-        log.error("%s: an answer could not be posted (%s) nor kept to post later (%s)", platform, problem,
+        log.error("%s: an answer could not be posted (%s) nor kept to post later (%s)", platform, reason,
                   type(failure).__name__)
         return False
-    log.warning("%s: an answer could not be posted (%s); the outbox will post it", platform, problem)
+    log.warning("%s: an answer was not posted (%s); the outbox will post it", platform, reason)
     return True

@@ -100,11 +100,12 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
     delivery = Delivery(core.db, senders, core.clock, lease=lease)
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_get("/healthz", _healthz(core))
-    replayer: Callable[[asyncio.Event], Awaitable[None]] | None = None
+    inbox_tasks: list[Callable[[asyncio.Event], Awaitable[None]]] = []  # Slack's inbox: replays, clearing
     if slack is not None:
         backlog = backlog or Backlog()
+        answered = slack_inbox.Answered(core.db)
         bolt = build_app(core, token=slack.token, signing_secret=slack.signing_secret, api_url=slack.api_url,
-                         on_queued=delivery.wake, backlog=backlog)
+                         on_queued=delivery.wake, backlog=backlog, answered=answered)
         slack_sender = SlackSender(outbox_client(slack.token, slack.api_url, call_timeout(lease)))
         senders["slack"] = slack_sender
         app.cleanup_ctx.append(keep_connections(bolt.client, slack_sender.client))  # before Socket Mode uses them
@@ -115,9 +116,10 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         else:
             app.router.add_post("/slack/events", _slack_handler(core, bolt, slack.signing_secret, backlog))
         # Over HTTP, left-behind events are signed afresh; Socket Mode deliveries carry no signature.
-        replayer = functools.partial(slack_inbox.replaying, core.db, bolt,
-                                     None if slack.app_token else slack.signing_secret, backlog, core.clock,
-                                     after=replay_after)
+        inbox_tasks += [functools.partial(slack_inbox.replaying, core.db, bolt,
+                                          None if slack.app_token else slack.signing_secret, backlog, core.clock,
+                                          after=replay_after),
+                        answered.run]
     else:
         log.warning("Slack is not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET); /slack/events is off")
     connector: Connector | None = None
@@ -137,7 +139,7 @@ def make_server(core: Conversation, slack: SlackSettings | None, teams: TeamsSet
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(max_workers=connections(core.db) + 1, thread_name_prefix="blocking"))
         stop = asyncio.Event()
-        tasks = [asyncio.create_task(replayer(stop))] if replayer is not None else []
+        tasks = [asyncio.create_task(task(stop)) for task in inbox_tasks]
         tasks += [asyncio.create_task(delivery.run(stop, delivery_interval)),
                  asyncio.create_task(_reminders(core, stop, reminder_interval, delivery))]
         yield

@@ -140,11 +140,53 @@ async def test_a_message_acknowledged_when_the_server_is_killed_is_answered_once
             await world.http.close()
         assert answer.args["channel"] == "DUGONE" and "clause" in str(answer.args["blocks"])
         db = open_database(db_url)
-        with Session(db) as session:
-            assert session.execute(text("SELECT count(*) FROM inbox")).scalar() == 0, "taken out when answered"
+        await eventually(lambda: inbox_count(db) == 0, "the answered message taken out of the inbox")
         db.dispose()
         await server.ready()
         assert len(fakes.slack.of("chat.postMessage")) == 1, "answered once, however often the restart looks"
+
+
+def inbox_count(db: Engine) -> int:
+    """Messages kept and not yet known to be answered."""
+    with Session(db) as session:
+        return session.execute(text("SELECT count(*) FROM inbox")).scalar()
+
+
+@pytest.mark.parametrize("slack_took_it", [False, True], ids=["post-lost", "post-landed"])
+async def test_an_answer_being_posted_when_the_server_is_killed_is_posted_once_after_the_restart(
+        db_url, fakes, tmp_path, slack_took_it):
+    with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
+        await server.start().ready()
+        world = SlackWorld(server.url, fakes.slack, None)
+        try:
+            if slack_took_it:  # Slack posts it, but the server dies before hearing so
+                release = fakes.slack.hold("chat.postMessage")
+            else:  # the post never reaches Slack
+                fakes.slack.hang_once.append("chat.postMessage")
+            assert (await world.dm("UPOST", "can i accept a friend request from a parent?")).status == 200
+            await fakes.slack.wait_for("chat.postMessage!held" if slack_took_it else "chat.postMessage!hang")
+            server.kill()  # the turn is saved (the dialog's step, the event as seen); its answer is in flight
+            if slack_took_it:
+                release.set()
+                await fakes.slack.wait_for("chat.postMessage")
+                fakes.slack.holding.clear()
+            await server.start().ready()  # finds the answer kept with the message, and posts it unless it went
+            db = open_database(db_url)
+            await eventually(lambda: inbox_count(db) == 0, "the kept answer handed on and taken out", timeout=20)
+            await eventually(lambda: sent(db, "reply:slack:" + answers_event(fakes.slack)), "the answer recorded as sent",
+                             timeout=20)
+            db.dispose()
+        finally:
+            await world.http.close()
+    (answer,) = fakes.slack.posted_to("DUPOST")
+    assert "clause" in str(answer.args["blocks"])
+    assert bool(fakes.slack.of("conversations.history")), "the restart looked for the post before posting"
+
+
+def answers_event(slack: FakeSlack) -> str:
+    """The event id of the one message sent in a test (from the metadata of the answer's first attempt)."""
+    attempt = next(c for c in slack.calls if c.method.startswith("chat.postMessage"))
+    return attempt.args["metadata"]["event_payload"]["key"].removeprefix("reply:slack:")
 
 
 # ---- the platforms failing, then recovering ----------------------------------------------------------------------

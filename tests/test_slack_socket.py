@@ -222,6 +222,10 @@ async def test_a_message_is_kept_before_its_envelope_is_acked_and_taken_out_once
         assert inbox_keys(db) == ["slack:EvKEPT"], "acked and not yet answered: kept, so a crash now loses nothing"
         release.set()
         await world.api.wait_for("chat.postMessage")
+        for _ in range(100):  # taken out with the others answered in the same second
+            if not inbox_keys(db):
+                break
+            await asyncio.sleep(0.05)
         assert inbox_keys(db) == []
 
 
@@ -234,5 +238,5 @@ async def test_a_message_left_behind_by_a_stopped_process_is_answered_after_a_re
     async with running(core, db, monkeypatch) as world:
         (posted,) = await world.api.wait_for("chat.postMessage")
         assert posted.args["channel"] == "DU1" and "Sorry for the wait" in json.dumps(posted.args["blocks"])
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(1.5)
         assert len(world.api.of("chat.postMessage")) == 1 and inbox_keys(db) == []

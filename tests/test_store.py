@@ -14,6 +14,7 @@ from bot.store import drafts, inbox, outbox
 from bot.store.db import make_engine, migrate, open_database
 from bot.store.models import InboxEvent
 from bot.store.reports import next_reference
+from dialogs.replies import from_data
 
 TABLES = {"dialog_draft", "report", "report_event", "outbox", "reference_counter", "seen_event", "answer_feedback",
           "inbox"}
@@ -114,24 +115,48 @@ def _kept(db) -> list[str]:
         return [row.key for row in session.exec(select(InboxEvent)).all()]
 
 
-def test_an_event_kept_before_its_ack_is_taken_out_by_the_turn_that_answers_it(core, db, clock):
+def _answer(db, key: str) -> list | None:
+    with Session(db) as session:
+        return inbox.answer_of(session, key)
+
+
+def test_an_event_kept_before_its_ack_holds_its_answer_from_its_turn_until_it_is_posted(core, db, clock):
     with Session(db) as session:
         inbox.keep(session, "slack:Ev1", '{"the": "body"}', clock())
         inbox.keep(session, "slack:Ev1", '{"the": "body"}', clock())  # Slack's retry: kept once
         session.commit()
     assert _kept(db) == ["slack:Ev1"]
     person = Person("slack", "T1", "U1")
-    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev1"))
+    replies = core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev1", kept=True))
+    assert from_data(_answer(db, "slack:Ev1")) == replies, "saved with the turn: a crash now loses no answer"
+    with Session(db) as session:  # the channel posted it
+        inbox.done(session, ["slack:Ev1"])
+        session.commit()
     assert _kept(db) == []
+
+
+def test_an_answer_left_behind_is_handed_back_once_more_and_nothing_is_applied_twice(core, db, clock):
+    person = Person("slack", "T1", "U1")
+    with Session(db) as session:
+        inbox.keep(session, "slack:Ev4", "{}", clock())
+        session.commit()
+    first = core.respond(Inbound(person, "DU1", text="report an incident", once="slack:Ev4", kept=True))
+    kept_at = clock()
+    clock.advance(minutes=2)  # the server died before posting it; another replays the kept message
+    again = core.respond(Inbound(person, "DU1", text="report an incident", once="slack:Ev4", kept=True,
+                                 kept_at=kept_at))
+    assert again.again and again.replies == first.replies
+    retried = core.respond(Inbound(person, "DU1", text="report an incident", once="slack:Ev4", kept=True))
+    assert retried.replies == [] and _kept(db) == ["slack:Ev4"], "Slack's retry leaves the answer to be posted"
 
 
 def test_a_retry_kept_after_its_event_was_answered_is_taken_out_without_a_second_answer(core, db, clock):
     person = Person("slack", "T1", "U1")
-    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2"))
+    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2", kept=True))
     with Session(db) as session:
         inbox.keep(session, "slack:Ev2", "{}", clock())
         session.commit()
-    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2")) == []
+    assert core.handle(Inbound(person, "DU1", text="can I post photos of pupils?", once="slack:Ev2", kept=True)) == []
     assert _kept(db) == []
 
 

@@ -7,10 +7,12 @@ reporter types is shown to a channel. Answers to an @mention are posted in its t
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -22,9 +24,9 @@ from sqlmodel import Session
 from bot import escalation, late_replies
 from bot.channels import slack_blocks as blocks
 from bot.channels.backlog import Backlog, counted
-from bot.channels.slack_inbox import KEPT_AT
+from bot.channels.slack_inbox import KEPT_AT, Answered
 from bot.channels.slack_sender import failures, metadata
-from bot.conversation import Conversation, Inbound
+from bot.conversation import Conversation, Inbound, Outcome
 from bot.delivery import RetryLater, Undeliverable
 from bot.escalation import Person
 from bot.store.drafts import load_draft
@@ -40,13 +42,15 @@ ANSWER_TIMEOUT = 10.0  # seconds a Web API call may take; an answer not taken by
 
 
 def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: str,
-              on_queued: Callable[[], None] = lambda: None, backlog: Backlog | None = None) -> AsyncApp:
+              on_queued: Callable[[], None] = lambda: None, backlog: Backlog | None = None,
+              answered: Answered | None = None) -> AsyncApp:
     """The Bolt app for one workspace, its Web API client pointed at `api_url` (tests point it at a fake); its
-    listeners count their work against `backlog`, which the HTTP endpoint consults before accepting more."""
+    listeners count their work against `backlog`, which the HTTP endpoint consults before accepting more, and
+    note in `answered` the kept events whose answers they posted."""
     client = AsyncWebClient(token=token, base_url=api_url, timeout=ANSWER_TIMEOUT)
     app = AsyncApp(client=client, signing_secret=signing_secret, raise_error_for_unhandled_request=False,
                    logger=_bolt_logger())
-    channel = SlackChannel(core, on_queued, backlog or Backlog())
+    channel = SlackChannel(core, on_queued, backlog or Backlog(), answered or Answered(core.db))
 
     app.event("message")(channel.on_message)
     app.event("app_mention")(channel.on_mention)
@@ -121,17 +125,18 @@ def _bolt_logger() -> logging.Logger:
 class SlackChannel:
     """Slack's listeners: each converts in, asks the core, and renders out."""
 
-    def __init__(self, core: Conversation, on_queued: Callable[[], None], backlog: Backlog):
+    def __init__(self, core: Conversation, on_queued: Callable[[], None], backlog: Backlog, answered: Answered):
         self.core = core
         self.backlog = backlog  # every listener's run counts in it (see `counted`)
+        self.answered = answered  # kept events whose answers were posted: taken out of the inbox in batches
         self.on_queued = on_queued  # wakes the outbox worker: a report was submitted or a lead acted
         self._names: dict[str, tuple[str, float]] = {}  # user id -> (display name, until when it is trusted)
 
-    async def _turn(self, event: Inbound) -> list[Reply]:
+    async def _turn(self, event: Inbound) -> Outcome:
         outcome = await self.core.respond_in_loop(event)
         if outcome.queued:
             self.on_queued()
-        return outcome.replies
+        return outcome
 
     @staticmethod
     def _person(context: AsyncBoltContext, user: str, name: str = "") -> Person:
@@ -149,13 +154,23 @@ class SlackChannel:
         return self._person(context, user, known[0] if known[0] != user else "")
 
     async def _post(self, client: AsyncWebClient, replies: list[Reply], *, channel: str = "", user: str = "",
-                    thread_ts: str | None = None, once: str = "") -> None:
-        """Post replies in a channel (or, without one, in the person's DM). When Slack won't take them now, they
-        wait in the outbox, which posts them later, once (bot/late_replies.py)."""
+                    thread_ts: str | None = None, once: str = "", again: datetime | None = None) -> None:
+        """Post replies in a channel (or, without one, in the person's DM); `once` is the kept event they answer.
+        When Slack won't take them now they wait in the outbox, which posts them later, once
+        (bot/late_replies.py); so does an answer given `again`, which a server stopped at that time may or may
+        not have posted: the outbox looks for it before posting."""
         if not replies:
             return
-        rendered, text = blocks.render(replies)
         key = late_replies.key_for(once)
+        where = {"thread_ts": thread_ts} if thread_ts else {}
+        later = functools.partial(late_replies.keep, self.core.db, self.core.clock, key=key, platform="slack",
+                                  target=channel or user, target_kind="channel" if channel else "user",
+                                  replies=replies, done=once, **where)
+        if again is not None:
+            if await later(reason="answered before a server stopped", tried_at=again):
+                self.on_queued()
+            return
+        rendered, text = blocks.render(replies)
         tried_at = self.core.clock()
         try:
             with failures():
@@ -163,13 +178,13 @@ class SlackChannel:
                                               text=text or "Policy assistant", thread_ts=thread_ts,
                                               metadata=metadata(key))
         except RetryLater as problem:
-            where = {"thread_ts": thread_ts} if thread_ts else {}
-            if await late_replies.keep(self.core.db, self.core.clock, key=key, platform="slack",
-                                       target=channel or user, target_kind="channel" if channel else "user",
-                                       replies=replies, problem=problem, tried_at=tried_at, **where):
+            if await later(reason=str(problem), delay=problem.delay, tried_at=tried_at):
                 self.on_queued()
+            return
         except Undeliverable as problem:
             log.warning("slack: an answer could not be posted (%s)", problem)
+        if once:
+            self.answered.add(once)
 
     async def _dm(self, client: AsyncWebClient, user: str) -> str:
         opened = await client.conversations_open(users=user)
@@ -189,12 +204,13 @@ class SlackChannel:
         """A direct message to the bot (message.im). Bots, edits and other subtypes are ignored."""
         if not from_a_person(event):
             return
-        user = str(event["user"])
+        user, once = str(event["user"]), _once(body)
         files = len(event.get("files") or [])
-        replies = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
-                                           text=str(event.get("text") or ""), files=files, once=_once(body),
-                                           kept_at=context.get(KEPT_AT)))
-        await self._post(client, replies, channel=event["channel"], once=_once(body))
+        outcome = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
+                                           text=str(event.get("text") or ""), files=files, once=once,
+                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
+        await self._post(client, outcome.replies, channel=event["channel"], once=once,
+                         again=context.get(KEPT_AT) if outcome.again else None)
 
     @counted
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
@@ -202,20 +218,22 @@ class SlackChannel:
         """An @mention in a channel: the question is answered in its thread; anything more moves to a DM."""
         if not from_a_person(event):
             return
-        user = str(event["user"])
+        user, once = str(event["user"]), _once(body)
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
-        replies = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=_once(body),
-                                           kept_at=context.get(KEPT_AT)))
-        if not replies:  # handled before (Slack retried it)
+        outcome = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=once,
+                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
+        if not outcome.replies:  # handled before (Slack retried it)
             return
+        again = context.get(KEPT_AT) if outcome.again else None
         if await asyncio.to_thread(self._in_dialog, person):
-            await self._post(client, [Text("I'll carry on with you in a direct message.")], channel=event["channel"],
-                             thread_ts=event.get("ts"), once=f"{_once(body)}:moved" if _once(body) else "")
-            await self._post(client, replies, user=user, once=_once(body))
+            if again is None:  # a note in the thread, not worth posting twice
+                await self._post(client, [Text("I'll carry on with you in a direct message.")],
+                                 channel=event["channel"], thread_ts=event.get("ts"))
+            await self._post(client, outcome.replies, user=user, once=once, again=again)
         else:
-            await self._post(client, replies, channel=event["channel"],
-                             thread_ts=event.get("thread_ts") or event.get("ts"), once=_once(body))
+            await self._post(client, outcome.replies, channel=event["channel"],
+                             thread_ts=event.get("thread_ts") or event.get("ts"), once=once, again=again)
 
     def _in_dialog(self, person: Person) -> bool:
         with Session(self.core.db) as session, unless_unavailable():  # then the core's answer is shown as it is
@@ -228,8 +246,8 @@ class SlackChannel:
                                 context: AsyncBoltContext) -> None:
         """/policy QUESTION: answered privately (ephemeral), inside the 3 seconds Slack allows."""
         question = str(command.get("text") or "").strip() or "help"
-        replies = await self._turn(Inbound(self._person(context, command.get("user_id", "")),
-                                           command.get("channel_id", ""), text=question))
+        replies = (await self._turn(Inbound(self._person(context, command.get("user_id", "")),
+                                            command.get("channel_id", ""), text=question))).replies
         rendered, text = blocks.render(replies)
         await ack(response_type="ephemeral", blocks=rendered, text=text or "Policy assistant")
 
@@ -240,7 +258,7 @@ class SlackChannel:
         await ack(response_type="ephemeral", text="I've opened a private conversation with you to take the report.")
         user = command.get("user_id", "")
         person = await self._who(context, client, user)
-        replies = await self._turn(Inbound(person, "", value={"start": "incident_report"}))
+        replies = (await self._turn(Inbound(person, "", value={"start": "incident_report"}))).replies
         await self._post(client, replies, user=user)
 
     @counted
@@ -254,7 +272,7 @@ class SlackChannel:
             log.warning("slack button with an unreadable value ignored")
             return
         channel = (body.get("channel") or {}).get("id", "")
-        replies = await self._turn(Inbound(await self._who(context, client, user), channel, value=value))
+        replies = (await self._turn(Inbound(await self._who(context, client, user), channel, value=value))).replies
         await self._post(client, replies, channel=channel if channel.startswith("D") else "", user=user)
 
     @counted
@@ -278,7 +296,7 @@ class SlackChannel:
                 return
             # Looked up only for someone allowed to assign: nobody else's pick reaches the Web API.
             value["assignee"] = await self._name(client, str(action.get("selected_user") or ""))
-        replies = await self._turn(Inbound(person, channel, value={**value, "lead": kind}))
+        replies = (await self._turn(Inbound(person, channel, value={**value, "lead": kind}))).replies
         await self._private(client, channel, user, replies)
 
     async def _open_form(self, client: AsyncWebClient, body: dict[str, Any], channel: str, user: str, kind: str,
@@ -308,8 +326,8 @@ class SlackChannel:
             return
         await ack()
         user = (body.get("user") or {}).get("id", "")
-        replies = await self._turn(Inbound(await self._who(context, client, user), "", value={
-            "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))
+        replies = (await self._turn(Inbound(await self._who(context, client, user), "", value={
+            "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))).replies
         await self._post(client, replies, user=user)
 
     async def _private(self, client: AsyncWebClient, channel: str, user: str, replies: list[Reply]) -> None:

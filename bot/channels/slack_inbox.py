@@ -82,3 +82,40 @@ async def replaying(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Bac
                 log.exception("replaying slack events failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+class Answered:
+    """Events whose answers have been posted, taken out of the inbox together every `every` seconds rather than in
+    a transaction per message. Nothing depends on it for correctness: a row it has not taken out yet when its
+    process dies is replayed, and its answer is found already posted (the outbox looks before it posts)."""
+
+    def __init__(self, db: Engine, every: float = 1.0):
+        self.db, self.every = db, every
+        self._keys: set[str] = set()
+
+    def add(self, key: str) -> None:
+        """The answer to this event was posted."""
+        self._keys.add(key)
+
+    async def flush(self) -> None:
+        """Take out every event noted so far."""
+        keys, self._keys = self._keys, set()
+        if not keys:
+            return
+
+        def write() -> None:
+            with Session(self.db) as session:
+                inbox.done(session, keys)
+                session.commit()
+        await blocking(self.db, write)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Flush every `every` seconds until `stop`, then once more."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.every)
+            try:
+                await self.flush()
+            except Exception as failure:  # noqa: BLE001 (left rows are replayed and found posted: nothing is lost)
+                if not unavailable(failure):
+                    log.exception("taking answered slack events out of the inbox failed")

@@ -273,8 +273,8 @@ class TeamsBot:
             where = {"service_url": incoming.service_url, **({"reply_to": incoming.id} if threaded else {})}
             if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
                                        platform="teams", target=incoming.conversation.id,
-                                       target_kind="reply", replies=replies, problem=problem,
-                                       tried_at=tried_at, **where):
+                                       target_kind="reply", replies=replies, reason=str(problem),
+                                       delay=problem.delay, tried_at=tried_at, **where):
                 self.on_queued()
         except Undeliverable as problem:
             log.warning("teams: a reply could not be delivered (%s)", problem)
@@ -293,7 +293,8 @@ class TeamsBot:
         except RetryLater as problem:  # the outbox finds the chat from the address kept for this person
             if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
                                        platform="teams", target=person.user_id, target_kind="user",
-                                       replies=replies, problem=problem, tried_at=tried_at):
+                                       replies=replies, reason=str(problem), delay=problem.delay,
+                                       tried_at=tried_at):
                 self.on_queued()
         except Undeliverable as problem:
             log.warning("teams: could not open a personal chat (%s)", problem)

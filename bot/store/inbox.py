@@ -1,8 +1,11 @@
-"""Events acknowledged and not yet handled. The channel keeps the event here before it acknowledges it; the turn
-that handles it takes it out in the same transaction. What is left behind belongs to a process that died in
-between, and is handled again (the event's key in seen_event makes a second handling a no-op)."""
+"""Events acknowledged and not yet answered. The channel keeps the event here before it acknowledges it; the turn
+that handles it stores its answer here in the same transaction, and the row goes once the answer has been posted
+(or handed to the outbox). What is left behind belongs to a process that died in between: an event without an
+answer is handled again (the event's key in seen_event makes a second handling a no-op), and one with an answer
+has it posted, after a look at whether it had been posted already."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +33,9 @@ class LeftBehind:
 # SQLite takes to run it.
 _KEEP: dict[str, Any] = {}
 _HANDLED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"))
+_UNANSWERED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"), InboxEvent.answer.is_(None))
+_ANSWERED = update(InboxEvent).where(InboxEvent.key == bindparam("event")).values(answer=bindparam("given"))
+_DONE = delete(InboxEvent).where(InboxEvent.key.in_(bindparam("keys", expanding=True)))
 
 
 def keep(session: Session, key: str, body: str, now: datetime) -> None:
@@ -44,6 +50,29 @@ def handled(session: Session, key: str) -> None:
     """The event is handled: in the transaction that handled it, so it is either both handled and gone, or
     neither."""
     session.execute(_HANDLED, {"key": key[:200]})
+
+
+def answered(session: Session, key: str, answer: list[dict[str, Any]]) -> None:
+    """Store the answer a turn gave (dialogs.replies.as_data), in the turn's transaction: from here until it is
+    posted, a process that dies leaves the answer to be posted, not the message to be answered again."""
+    session.execute(_ANSWERED, {"event": key[:200], "given": answer})
+
+
+def unanswered_handled(session: Session, key: str) -> None:
+    """Take out a kept copy that has no answer: a platform's retry of an event already answered, kept again by its
+    delivery. One with an answer stays until that answer is known to have been posted."""
+    session.execute(_UNANSWERED, {"key": key[:200]})
+
+
+def answer_of(session: Session, key: str) -> list[dict[str, Any]] | None:
+    """The stored answer to an event, if its turn stored one and it is still waiting to be known as posted."""
+    return session.execute(select(InboxEvent.answer).where(InboxEvent.key == key[:200])).scalar()
+
+
+def done(session: Session, keys: Collection[str]) -> None:
+    """Take out events whose answers were posted (many at once: the poster batches them)."""
+    if keys:
+        session.execute(_DONE, {"keys": [k[:200] for k in keys]})
 
 
 def left_behind(session: Session, *, older_than: datetime, limit: int = 50) -> tuple[list[LeftBehind], int]:

@@ -111,9 +111,11 @@ class SeenEvent(SQLModel, table=True):
 
 
 class InboxEvent(SQLModel, table=True):
-    """An event the platform delivered and the bot acknowledged but has not yet handled: kept from before the
-    acknowledgement until the turn that handles it commits, so a process killed in between loses nothing (the
-    event is handled again from here). It holds what someone typed, for those milliseconds only."""
+    """An event the platform delivered and the bot acknowledged but has not yet answered: kept from before the
+    acknowledgement until the answer is known to have been posted, so a process killed in between loses nothing.
+    The turn that handles it stores its answer here in the same transaction; a row left behind without an answer
+    is handled again, one with an answer has that answer posted (once). It holds what someone typed, and the
+    answer, for those milliseconds only (a second, while removals are batched)."""
 
     __tablename__ = "inbox"
 
@@ -121,6 +123,7 @@ class InboxEvent(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))  # the request body exactly as it arrived
     received_at: datetime = Field(index=True)
     attempts: int = 0  # times it was handled again after being left behind
+    answer: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # as_data
 
 
 class Feedback(SQLModel, table=True):

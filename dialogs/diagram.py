@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from dialogs.engine import Dialog, Kind, Step
+from dialogs.engine import Dialog, Step
 
 
 def _condition(step: Step, dialog: Dialog) -> str:

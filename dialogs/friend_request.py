@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from dialogs.engine import Answers, Choice, Context, Dialog, Kind, Step
-from dialogs.replies import Quote, Reply, Text
+from dialogs.replies import Reply, Text
 
 SENDERS = ("current_pupil", "former_pupil_under_18", "former_pupil_adult", "parent", "pupil_family", "colleague",
            "other")

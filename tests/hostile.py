@@ -50,7 +50,6 @@ from bot.store.models import Counter, Draft, OutboxMessage, Report, ReportEvent
 from bot.store.reports import history
 from dialogs.catalog import DIALOGS
 from dialogs.engine import State
-from dialogs.inputs import clean
 from tests.fake_connector import FakeConnector, start_fake_connector
 from tests.fake_openid import APP_ID, FakeOpenId
 from tests.fake_slack import FakeSlack, start_fake_slack

@@ -128,24 +128,24 @@ async def test_what_a_reporter_types_is_escaped_for_card_markdown(teams):
     assert "\\\\[Your bank\\\\]" in summary  # backslashed in the card (and the backslash JSON-escaped here)
 
 
+async def report_button_invoke(teams, user: str) -> dict:
+    """The Action.Execute invoke Teams sends when the person presses "Report an incident" on the help card."""
+    await teams.say(user, "help")
+    await teams.fake.wait_for("reply", conversation=personal(user))
+    _, action = teams.button("Report an incident", personal(user))
+    return {**teams.activity(user), "type": "invoke", "name": "adaptiveCard/action",
+            "value": {"action": {"type": "Action.Execute", "verb": "press", "data": action["data"]}}}
+
+
 async def test_an_action_execute_invoke_is_answered_in_the_http_response(teams):
-    await teams.say("U1", "help")
-    await teams.fake.wait_for("reply", conversation=personal("U1"))
-    _, action = teams.button("Report an incident", personal("U1"))
-    invoke = {**teams.activity("U1"), "type": "invoke", "name": "adaptiveCard/action",
-              "value": {"action": {"type": "Action.Execute", "verb": "press", "data": action["data"]}}}
-    response = await teams.send(invoke)
+    response = await teams.send(await report_button_invoke(teams, "U1"))
     assert response.status == 200, "4.17's CloudAdapter.process would answer 500 here"
     assert (await response.json())["statusCode"] == 200
     await teams.fake.wait_for("reply", 2, conversation=personal("U1"))
 
 
 async def test_an_action_execute_invoke_sent_twice_is_handled_once(teams):
-    await teams.say("U1", "help")
-    await teams.fake.wait_for("reply", conversation=personal("U1"))
-    _, action = teams.button("Report an incident", personal("U1"))
-    invoke = {**teams.activity("U1"), "type": "invoke", "name": "adaptiveCard/action",
-              "value": {"action": {"type": "Action.Execute", "verb": "press", "data": action["data"]}}}
+    invoke = await report_button_invoke(teams, "U1")
     assert (await teams.send(invoke)).status == 200
     assert (await teams.send(invoke)).status == 200, "the copy is still answered, so Teams stops sending it"
     await teams.fake.wait_for("reply", 2, conversation=personal("U1"))

@@ -434,7 +434,7 @@ class SlackPerson(Person):
                                                         "application/x-www-form-urlencoded"))
 
     async def _press(self, button: dict[str, str]) -> None:
-        await self._interact({"type": "block_actions", "user": {"id": self.user}, "trigger_id": "trig",
+        await self._interact({"type": "block_actions", "user": {"id": self.user}, "trigger_id": uuid.uuid4().hex,
                               "channel": {"id": self.channel}, "container": {"type": "message"},
                               "actions": [{**button, "type": "button", "action_ts": "1"}]})
 

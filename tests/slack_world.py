@@ -25,6 +25,7 @@ from tests.talk import Staff
 SECRET = "test-signing-secret"
 TEAM = "T1"
 EVENT_IDS = count(1)
+TRIGGERS = count(1)
 
 
 def slack_config(core: Conversation) -> SchoolConfig:
@@ -83,10 +84,12 @@ class SlackWorld:
         return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
 
     async def press(self, user: str, label: str, channel: str | None = None,
-                    trigger_id: str = "trig") -> aiohttp.ClientResponse:
-        """Press a button by its label on the last message the bot posted to this user."""
+                    trigger_id: str | None = None) -> aiohttp.ClientResponse:
+        """Press a button by its label on the last message the bot posted to this user (each press has its own
+        trigger_id, as in Slack; give the same one to send a press again)."""
         button = self.button(label, channel or f"D{user}")
-        return await self.interact({"type": "block_actions", "user": {"id": user}, "trigger_id": trigger_id,
+        return await self.interact({"type": "block_actions", "user": {"id": user},
+                                    "trigger_id": trigger_id or f"trig{next(TRIGGERS)}",
                                     "channel": {"id": channel or f"D{user}"}, "container": {"type": "message"},
                                     "actions": [{**button, "block_id": button.get("block_id", "b"),
                                                  "type": "button", "action_ts": "1"}]})

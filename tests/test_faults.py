@@ -146,6 +146,38 @@ async def test_a_message_acknowledged_when_the_server_is_killed_is_answered_once
         assert len(fakes.slack.of("chat.postMessage")) == 1, "answered once, however often the restart looks"
 
 
+async def test_a_button_pressed_when_the_server_is_killed_is_answered_once_after_the_restart(db_url, fakes,
+                                                                                               tmp_path):
+    with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
+        await server.start().ready()
+        world = SlackWorld(server.url, fakes.slack, None)
+        try:
+            await world.dm("UPRESS", "help")
+            await fakes.slack.wait_for("chat.postMessage")
+        finally:
+            await world.http.close()
+        db = open_database(db_url)
+        await eventually(lambda: inbox_count(db) == 0, "the answered message taken out of the inbox")
+        server.kill()
+        await server.start().ready()  # a fresh process: it looks the person's name up again
+        world = SlackWorld(server.url, fakes.slack, None)
+        try:
+            release = fakes.slack.hold("users.info")  # the press stops before its turn, after the ack
+            assert (await world.press("UPRESS", "Report an incident")).status == 200
+            await fakes.slack.wait_for("users.info!held")
+            server.kill()  # Slack has had its 200; it never sends a button press again
+            release.set()
+        finally:
+            await world.http.close()
+        await server.start().ready()  # finds the press kept before the ack, and answers it
+        answers = await fakes.slack.wait_for("chat.postMessage", 2, timeout=20)
+        assert "Sorry for the wait" in str(answers[1].args["blocks"]), "the form starts, late"
+        await eventually(lambda: inbox_count(db) == 0, "the answered press taken out of the inbox")
+        db.dispose()
+        await server.ready()
+        assert len(fakes.slack.of("chat.postMessage")) == 2, "answered once, however often the restart looks"
+
+
 def inbox_count(db: Engine) -> int:
     """Messages kept and not yet known to be answered."""
     with Session(db) as session:

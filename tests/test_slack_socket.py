@@ -27,7 +27,7 @@ from bot.server import SlackSettings, make_server
 from bot.store import inbox
 from bot.store.models import InboxEvent
 from tests.fake_slack import FakeSlack, FakeSocketMode, start_fake_slack, start_fake_socket_mode
-from tests.slack_world import TEAM, event_envelope, slack_config, start_site
+from tests.slack_world import TEAM, SlackWorld, event_envelope, slack_config, start_site
 
 ENVELOPES = count(1)
 
@@ -240,3 +240,22 @@ async def test_a_message_left_behind_by_a_stopped_process_is_answered_after_a_re
         assert posted.args["channel"] == "DU1" and "Sorry for the wait" in json.dumps(posted.args["blocks"])
         await asyncio.sleep(1.5)
         assert len(world.api.of("chat.postMessage")) == 1 and inbox_keys(db) == []
+
+
+async def test_a_button_press_is_kept_before_its_envelope_is_acked(core, db, monkeypatch):
+    async with running(core, db, monkeypatch) as world:
+        await world.socket.ack(await world.dm("U1", "help"))
+        await world.api.wait_for("chat.postMessage")
+        finder = SlackWorld("", world.api, None)  # only to find the button in what the bot posted
+        button = finder.button("Report an incident", "DU1")
+        await finder.http.close()
+        release = world.api.hold("chat.postMessage")  # the press's answer waits: the turn is saved, not posted
+        envelope_id = await world.envelope("interactive", {
+            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": TEAM}, "api_app_id": "A1",
+            "trigger_id": "trigPRESS", "channel": {"id": "DU1"}, "container": {"type": "message"},
+            "actions": [{**button, "type": "button", "action_ts": "1"}]})
+        await world.socket.ack(envelope_id)
+        await world.api.wait_for("chat.postMessage!held")
+        assert "slack:press:trigPRESS" in inbox_keys(db), "acked, answered, not yet posted: still kept"
+        release.set()
+        await world.api.wait_for("chat.postMessage", 2)

@@ -74,9 +74,20 @@ def from_a_person(event: dict[str, Any]) -> bool:
 
 
 def turn_key(payload: dict[str, Any]) -> str:
-    """The once-only key of an Events API delivery that starts a turn ("" for anything else)."""
+    """The once-only key of a delivery that starts a turn and is kept until answered: a person's message or
+    @mention (its event_id), or a press of one of the buttons in the bot's replies (its trigger_id, which is
+    new for every press). "" for anything else."""
+    if payload.get("type") == "block_actions":
+        return _press_key(payload)
     event = payload.get("event") if payload.get("type") == "event_callback" else None
     return _once(payload) if isinstance(event, dict) and from_a_person(event) else ""
+
+
+def _press_key(body: dict[str, Any]) -> str:
+    actions = body.get("actions") if isinstance(body.get("actions"), list) else []
+    pressed = len(actions) == 1 and isinstance(actions[0], dict) and \
+        blocks.PRESS_ACTION.match(str(actions[0].get("action_id", "")))
+    return f"slack:press:{body['trigger_id']}" if pressed and body.get("trigger_id") else ""
 
 
 def _once(body: dict[str, Any]) -> str:
@@ -271,9 +282,11 @@ class SlackChannel:
         if value is None or not user:
             log.warning("slack button with an unreadable value ignored")
             return
-        channel = (body.get("channel") or {}).get("id", "")
-        replies = (await self._turn(Inbound(await self._who(context, client, user), channel, value=value))).replies
-        await self._post(client, replies, channel=channel if channel.startswith("D") else "", user=user)
+        channel, once = (body.get("channel") or {}).get("id", ""), _press_key(body)
+        outcome = await self._turn(Inbound(await self._who(context, client, user), channel, value=value, once=once,
+                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
+        await self._post(client, outcome.replies, channel=channel if channel.startswith("D") else "", user=user,
+                         once=once, again=context.get(KEPT_AT) if outcome.again else None)
 
     @counted
     async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],

@@ -1,8 +1,10 @@
 """Slack events are acknowledged before they are answered, so an event whose process dies in between would be
-lost: Slack, having had its 200 (or, in Socket Mode, its envelope's acknowledgement), never sends it again. So a message or @mention is kept in the database before
-the acknowledgement (`keep`), the turn that answers it takes it out in the same transaction, and what a dead
-process left behind is handled again (`replay`): signed afresh and dispatched through Bolt like a new delivery.
-The event's key in seen_event makes handling it a second time a no-op, so a replay never answers twice.
+lost: Slack, having had its 200 (or, in Socket Mode, its envelope's acknowledgement), never sends it again. So a
+message, an @mention or a press of a reply's button is kept in the database before the acknowledgement (`keep`);
+the turn that answers it stores its answer with it in the same transaction, and the row goes once the answer is
+posted (`Answered`). What a dead process left behind is handled again (`replay`): signed afresh and dispatched
+through Bolt like a new delivery. The event's key in seen_event makes handling it a second time a no-op, so a
+replay never answers twice; one whose answer was stored has that answer posted, if it had not been already.
 """
 from __future__ import annotations
 
@@ -41,9 +43,10 @@ async def keep(db: Engine, key: str, body: str, now: datetime) -> None:
 
 
 def signed(secret: str, body: str) -> dict[str, str]:
-    """Headers that sign a body as Slack would sign it now."""
+    """Headers that sign a body as Slack would sign it now (an event is JSON, a button press a form)."""
     timestamp = str(int(time.time()))
-    return {"content-type": "application/json", "x-slack-request-timestamp": timestamp,
+    kind = "application/json" if body.startswith("{") else "application/x-www-form-urlencoded"
+    return {"content-type": kind, "x-slack-request-timestamp": timestamp,
             "x-slack-signature": signature_of(secret, body.encode(), timestamp)}
 
 

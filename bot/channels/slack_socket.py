@@ -65,7 +65,7 @@ class _BoundedHandler(AsyncSocketModeHandler):
             log.warning("slack socket mode envelope left for slack to send again: %d events in progress",
                         self.backlog.busy)
             return
-        if self.keep is not None and req.type == "events_api" and isinstance(req.payload, dict):
+        if self.keep is not None and req.type in ("events_api", "interactive") and isinstance(req.payload, dict):
             key = turn_key(req.payload)
             if key:
                 await self.keep(key, json.dumps(req.payload))

@@ -53,6 +53,7 @@ DIALOG_OFFERS = {
     "account_request": ("Would you like help putting together a request for a new school account?",
                         "Start a request"),
 }
+LATE = "Sorry for the wait: I was restarting when you sent this."  # before an answer given a minute late or more
 START_LABELS = {"incident_report": "Report an incident", "friend_request": "Check a friend request",
                 "account_request": "Request a school account"}
 # Typing a start button's words (or a Teams menu command) starts the form at once, as pressing the button would.
@@ -143,7 +144,7 @@ class Conversation:
                     inbox.handled(session, event.once)
                     session.commit()
                     return Outcome([])
-                replies.append(Text("Sorry for the wait: I was restarting when you sent this.", tone="warning"))
+                replies.append(Text(LATE, tone="warning"))
             if draft is not None and _aware(draft.expires_at) < now:
                 drafts.discard_draft(session, draft=draft)
                 replies.append(Text(f"Your unfinished {DIALOGS[draft.dialog].title.lower()} from "
@@ -187,7 +188,7 @@ class Conversation:
         answer = inbox.answer_of(session, event.once) if event.kept_at is not None else None
         if answer:
             log.info("an answer left behind by a stopped server is handed back to be posted")
-            return Outcome(from_data(answer), again=True)
+            return Outcome([Text(LATE, tone="warning"), *from_data(answer)], again=True)
         log.info("duplicate event ignored")
         if event.kept:
             inbox.unanswered_handled(session, event.once)  # a copy kept by a retry's delivery is done with

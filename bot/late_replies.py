@@ -3,9 +3,9 @@ timeout) delays an answer but never loses it.
 
 A turn's answer is posted straight away, not through the outbox: that is what keeps a conversation quick. Only
 when the post fails are the turn's neutral replies queued, for the delivery worker to send with its retries and
-backoff; and so is an answer a stopped server left in the inbox, which it may or may not have posted. The failed attempt may still have arrived (a timeout after Slack took the post), so it is queued as
-attempted: the worker first asks the platform whether it landed (see bot/delivery.py), and a person is not
-answered twice.
+backoff; and so is an answer a stopped server left in the inbox, which it may or may not have posted. The failed
+attempt may still have arrived (a timeout after Slack took the post), so it is queued as attempted: the worker
+first asks the platform whether it landed (see bot/delivery.py), and a person is not answered twice.
 """
 from __future__ import annotations
 

@@ -212,6 +212,7 @@ async def test_an_answer_being_posted_when_the_server_is_killed_is_posted_once_a
             await world.http.close()
     (answer,) = fakes.slack.posted_to("DUPOST")
     assert "clause" in str(answer.args["blocks"])
+    assert ("Sorry for the wait" in str(answer.args["blocks"])) is not slack_took_it, "a late answer says so"
     assert bool(fakes.slack.of("conversations.history")), "the restart looked for the post before posting"
 
 

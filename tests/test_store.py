@@ -145,7 +145,7 @@ def test_an_answer_left_behind_is_handed_back_once_more_and_nothing_is_applied_t
     clock.advance(minutes=2)  # the server died before posting it; another replays the kept message
     again = core.respond(Inbound(person, "DU1", text="report an incident", once="slack:Ev4", kept=True,
                                  kept_at=kept_at))
-    assert again.again and again.replies == first.replies
+    assert again.again and again.replies[1:] == first.replies and "Sorry for the wait" in again.replies[0].text
     retried = core.respond(Inbound(person, "DU1", text="report an incident", once="slack:Ev4", kept=True))
     assert retried.replies == [] and _kept(db) == ["slack:Ev4"], "Slack's retry leaves the answer to be posted"
 

@@ -34,6 +34,7 @@ class LeftBehind:
 _KEEP: dict[str, Any] = {}
 _HANDLED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"))
 _UNANSWERED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"), InboxEvent.answer.is_(None))
+# (An UPDATE's parameters may not share a column's name, so these two are "event" and "given".)
 _ANSWERED = update(InboxEvent).where(InboxEvent.key == bindparam("event")).values(answer=bindparam("given"))
 _DONE = delete(InboxEvent).where(InboxEvent.key.in_(bindparam("keys", expanding=True)))
 

@@ -97,6 +97,7 @@ class FakeSlack:
             self.hang_once.remove(method)
             self.calls.append(Call(f"{method}!hang", args, token))
             await stall(request)
+            return web.json_response({"ok": False, "error": "fake_hang"}, status=504)  # not taken: nobody hears
         for i, (failing, status, headers, error) in enumerate(self.failures):
             if failing == method:
                 del self.failures[i]

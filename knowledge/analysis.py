@@ -11,6 +11,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 
 import Stemmer
@@ -146,6 +147,8 @@ class Vocabulary:
 
 
 def _expand(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[str]:
+    if shorthand.keys().isdisjoint(ws):
+        return list(ws)  # most texts: nothing to expand, and the per-word pass is the slow part of a 50k build
     out: list[str] = []
     for w in ws:
         out.extend(shorthand.get(w, (w,)))
@@ -154,6 +157,8 @@ def _expand(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[str]:
 
 def _shares(ws: list[str], shorthand: dict[str, tuple[str, ...]]) -> list[float]:
     # "slt" is one word of the question however many words it expands to: its words share one word's weight.
+    if shorthand.keys().isdisjoint(ws):
+        return [1.0] * len(ws)
     out: list[float] = []
     for w in ws:
         n = len(shorthand.get(w, (w,)))
@@ -190,16 +195,24 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
     all_stems = [stem(w) for w in all_words]
     concepts: list[str] = []
     spans: list[tuple[int, int]] = []
+    content = [w not in STOPWORDS for w in all_words]
+    stem_starts, word_starts = vocab.stem_starts, vocab.word_starts
+    # Most words start no phrase: find the ones that do in one pass, and look for phrases only there.
+    starting = [i for i, (s, w) in enumerate(zip(all_stems, all_words)) if s in stem_starts or w in word_starts]
     # Map each word position to its index among content words, so concept spans refer to content words.
     content_index: list[int] = []
-    count = 0
-    for w in all_words:
-        content_index.append(count if w not in STOPWORDS else -1)
-        count += w not in STOPWORDS
-    i = 0
+    if starting:
+        count = 0
+        for is_content in content:
+            content_index.append(count if is_content else -1)
+            count += is_content
     n = len(all_stems)
-    while i < n:
-        longest = max(vocab.stem_starts.get(all_stems[i], 0), vocab.word_starts.get(all_words[i], 0))
+    i = 0
+    for at in starting:
+        if at < i:
+            continue  # inside a phrase found already
+        i = at
+        longest = max(stem_starts.get(all_stems[i], 0), word_starts.get(all_words[i], 0))
         # Longest phrase first, so "friend request" wins over "friend".
         for length in range(min(longest, n - i), 0, -1):
             named = vocab.exact.get(tuple(all_words[i:i + length])) if vocab.exact else None
@@ -216,6 +229,5 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
                 i += length - 1
                 break
         i += 1
-    kept = [(s, w, share) for s, w, share in zip(all_stems, all_words, all_shares) if w not in STOPWORDS]
-    return Analysed(tuple(s for s, _, _ in kept), tuple(w for _, w, _ in kept), tuple(concepts), tuple(spans),
-                    tuple(share for _, _, share in kept))
+    return Analysed(tuple(compress(all_stems, content)), tuple(compress(all_words, content)), tuple(concepts),
+                    tuple(spans), tuple(compress(all_shares, content)))

@@ -69,24 +69,29 @@ class ClauseIndex:
         text_words = np.zeros(len(self.clauses), dtype=np.float32)
         surface: set[str] = set(vocab.known)
         usage: Counter[str] = Counter()  # how many clauses use each surface word: breaks typo-correction ties
-        shared: dict[str, Analysed] = {}  # lead-ins and headings repeat across clauses: analyse each once
+        # Lead-ins and headings repeat across clauses: each is analysed and counted once.
+        shared: dict[str, tuple[Counter[str], int]] = {}
+        text_weight = FIELD_WEIGHTS["text"]
+        other_fields = [(field, weight) for field, weight in FIELD_WEIGHTS.items() if field != "text"]
         for doc, clause in enumerate(self.clauses):
-            tf: Counter[str] = Counter()
-            length = 0.0
-            for field, weight in FIELD_WEIGHTS.items():
+            analysed = analyse(clause.text, vocab)
+            surface.update(analysed.surface)
+            usage.update(set(analysed.surface))
+            tf: Counter[str] = Counter(analysed.terms())  # counted in C; weighted below if the text's weight is not 1
+            if text_weight != 1.0:
+                tf = Counter({term: count * text_weight for term, count in tf.items()})
+            text_words[doc] = len(analysed.stems)
+            length = text_weight * len(analysed.stems)
+            for field, weight in other_fields:
                 value = getattr(clause, field)
-                if field == "text":
-                    analysed = analyse(value, vocab)
-                elif (analysed := shared.get(value)) is None:
-                    analysed = shared[value] = analyse(value, vocab)
-                surface.update(analysed.surface)
-                if field == "text":
-                    usage.update(set(analysed.surface))
-                for term in analysed.terms():
-                    tf[term] += weight
-                length += weight * len(analysed.stems)
-                if field == "text":
-                    text_words[doc] = len(analysed.stems)
+                if (known := shared.get(value)) is None:
+                    field_analysed = analyse(value, vocab)
+                    surface.update(field_analysed.surface)
+                    known = shared[value] = (Counter(field_analysed.terms()), len(field_analysed.stems))
+                counts, stems = known
+                for term, count in counts.items():
+                    tf[term] += count * weight
+                length += weight * stems
             lengths[doc] = max(length, 1.0)
             for term, freq in tf.items():
                 postings[term][doc] = freq

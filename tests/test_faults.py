@@ -7,6 +7,7 @@ message is recorded as sent, the posts counted are final (no quiet period is nee
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -122,26 +123,43 @@ async def test_an_alert_being_posted_when_the_server_is_killed_is_posted_exactly
         core.db.dispose()
 
 
+@contextlib.asynccontextmanager
+async def slack_to(server, fakes: Fakes) -> AsyncIterator[SlackWorld]:
+    """Signed Slack requests to the server where it listens now (a restarted server has a new port)."""
+    world = SlackWorld(server.url, fakes.slack, None)
+    try:
+        yield world
+    finally:
+        await world.http.close()
+
+
+async def inbox_empties(db_url: str, what: str) -> None:
+    """Wait until every kept message is known to be answered (posted rows go out in batches, once a second)."""
+    db = open_database(db_url)
+    try:
+        with Session(db) as session:
+            def empty() -> bool:
+                return session.execute(text("SELECT count(*) FROM inbox")).scalar() == 0
+            await eventually(empty, what, timeout=20)
+    finally:
+        db.dispose()
+
+
 async def test_a_message_acknowledged_when_the_server_is_killed_is_answered_once_after_the_restart(db_url, fakes,
                                                                                                     tmp_path):
     with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
         await server.start().ready()
-        world = SlackWorld(server.url, fakes.slack, None)
-        try:
+        async with slack_to(server, fakes) as world:
             release = fakes.slack.hold("users.info")  # the answer stops before its turn, after the ack
             assert (await world.dm("UGONE", "can i accept a friend request from a parent?")).status == 200
             await fakes.slack.wait_for("users.info!held")
             server.kill()  # Slack has had its 200 and will not send the message again
             release.set()
-            assert fakes.slack.of("chat.postMessage") == []
-            await server.start().ready()  # finds the message kept before the ack, and answers it
-            (answer,) = await fakes.slack.wait_for("chat.postMessage", timeout=20)
-        finally:
-            await world.http.close()
+        assert fakes.slack.of("chat.postMessage") == []
+        await server.start().ready()  # finds the message kept before the ack, and answers it
+        (answer,) = await fakes.slack.wait_for("chat.postMessage", timeout=20)
         assert answer.args["channel"] == "DUGONE" and "clause" in str(answer.args["blocks"])
-        db = open_database(db_url)
-        await eventually(lambda: inbox_count(db) == 0, "the answered message taken out of the inbox")
-        db.dispose()
+        await inbox_empties(db_url, "the answered message taken out of the inbox")
         await server.ready()
         assert len(fakes.slack.of("chat.postMessage")) == 1, "answered once, however often the restart looks"
 
@@ -150,38 +168,24 @@ async def test_a_button_pressed_when_the_server_is_killed_is_answered_once_after
                                                                                                tmp_path):
     with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
         await server.start().ready()
-        world = SlackWorld(server.url, fakes.slack, None)
-        try:
+        async with slack_to(server, fakes) as world:
             await world.dm("UPRESS", "help")
             await fakes.slack.wait_for("chat.postMessage")
-        finally:
-            await world.http.close()
-        db = open_database(db_url)
-        await eventually(lambda: inbox_count(db) == 0, "the answered message taken out of the inbox")
+        await inbox_empties(db_url, "the answered message taken out of the inbox")
         server.kill()
         await server.start().ready()  # a fresh process: it looks the person's name up again
-        world = SlackWorld(server.url, fakes.slack, None)
-        try:
+        async with slack_to(server, fakes) as world:
             release = fakes.slack.hold("users.info")  # the press stops before its turn, after the ack
             assert (await world.press("UPRESS", "Report an incident")).status == 200
             await fakes.slack.wait_for("users.info!held")
             server.kill()  # Slack has had its 200; it never sends a button press again
             release.set()
-        finally:
-            await world.http.close()
         await server.start().ready()  # finds the press kept before the ack, and answers it
         answers = await fakes.slack.wait_for("chat.postMessage", 2, timeout=20)
         assert "Sorry for the wait" in str(answers[1].args["blocks"]), "the form starts, late"
-        await eventually(lambda: inbox_count(db) == 0, "the answered press taken out of the inbox")
-        db.dispose()
+        await inbox_empties(db_url, "the answered press taken out of the inbox")
         await server.ready()
         assert len(fakes.slack.of("chat.postMessage")) == 2, "answered once, however often the restart looks"
-
-
-def inbox_count(db: Engine) -> int:
-    """Messages kept and not yet known to be answered."""
-    with Session(db) as session:
-        return session.execute(text("SELECT count(*) FROM inbox")).scalar()
 
 
 @pytest.mark.parametrize("slack_took_it", [False, True], ids=["post-lost", "post-landed"])
@@ -189,8 +193,7 @@ async def test_an_answer_being_posted_when_the_server_is_killed_is_posted_once_a
         db_url, fakes, tmp_path, slack_took_it):
     with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
         await server.start().ready()
-        world = SlackWorld(server.url, fakes.slack, None)
-        try:
+        async with slack_to(server, fakes) as world:
             if slack_took_it:  # Slack posts it, but the server dies before hearing so
                 release = fakes.slack.hold("chat.postMessage")
             else:  # the post never reaches Slack
@@ -198,18 +201,16 @@ async def test_an_answer_being_posted_when_the_server_is_killed_is_posted_once_a
             assert (await world.dm("UPOST", "can i accept a friend request from a parent?")).status == 200
             await fakes.slack.wait_for("chat.postMessage!held" if slack_took_it else "chat.postMessage!hang")
             server.kill()  # the turn is saved (the dialog's step, the event as seen); its answer is in flight
-            if slack_took_it:
-                release.set()
-                await fakes.slack.wait_for("chat.postMessage")
-                fakes.slack.holding.clear()
-            await server.start().ready()  # finds the answer kept with the message, and posts it unless it went
-            db = open_database(db_url)
-            await eventually(lambda: inbox_count(db) == 0, "the kept answer handed on and taken out", timeout=20)
-            await eventually(lambda: sent(db, "reply:slack:" + answers_event(fakes.slack)), "the answer recorded as sent",
-                             timeout=20)
-            db.dispose()
-        finally:
-            await world.http.close()
+        if slack_took_it:
+            release.set()
+            await fakes.slack.wait_for("chat.postMessage")
+            fakes.slack.holding.clear()
+        await server.start().ready()  # finds the answer kept with the message, and posts it unless it went
+        await inbox_empties(db_url, "the kept answer handed on and taken out")
+        db = open_database(db_url)
+        await eventually(lambda: sent(db, "reply:slack:" + answers_event(fakes.slack)), "the answer recorded as sent",
+                         timeout=20)
+        db.dispose()
     (answer,) = fakes.slack.posted_to("DUPOST")
     assert "clause" in str(answer.args["blocks"])
     assert ("Sorry for the wait" in str(answer.args["blocks"])) is not slack_took_it, "a late answer says so"

@@ -174,12 +174,11 @@ class SlackChannel:
             return
         key = late_replies.key_for(once)
         where = {"thread_ts": thread_ts} if thread_ts else {}
-        later = functools.partial(late_replies.keep, self.core.db, self.core.clock, key=key, platform="slack",
-                                  target=channel or user, target_kind="channel" if channel else "user",
-                                  replies=replies, done=once, **where)
+        later = functools.partial(late_replies.keep, self.core.db, self.core.clock, self.on_queued, key=key,
+                                  platform="slack", target=channel or user,
+                                  target_kind="channel" if channel else "user", replies=replies, done=once, **where)
         if again is not None:
-            if await later(reason="answered before a server stopped", tried_at=again):
-                self.on_queued()
+            await later(reason="answered before a server stopped", tried_at=again)
             return
         rendered, text = blocks.render(replies)
         tried_at = self.core.clock()
@@ -189,8 +188,7 @@ class SlackChannel:
                                               text=text or "Policy assistant", thread_ts=thread_ts,
                                               metadata=metadata(key))
         except RetryLater as problem:
-            if await later(reason=str(problem), delay=problem.delay, tried_at=tried_at):
-                self.on_queued()
+            await later(reason=str(problem), delay=problem.delay, tried_at=tried_at)
             return
         except Undeliverable as problem:
             log.warning("slack: an answer could not be posted (%s)", problem)

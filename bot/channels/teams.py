@@ -271,11 +271,10 @@ class TeamsBot:
                 await self.connector.post(incoming.service_url, incoming.conversation.id, outgoing)
         except RetryLater as problem:
             where = {"service_url": incoming.service_url, **({"reply_to": incoming.id} if threaded else {})}
-            if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
-                                       platform="teams", target=incoming.conversation.id,
-                                       target_kind="reply", replies=replies, reason=str(problem),
-                                       delay=problem.delay, tried_at=tried_at, **where):
-                self.on_queued()
+            await late_replies.keep(self.core.db, self.core.clock, self.on_queued, key=late_replies.key_for(once),
+                                    platform="teams", target=incoming.conversation.id, target_kind="reply",
+                                    replies=replies, reason=str(problem), delay=problem.delay, tried_at=tried_at,
+                                    **where)
         except Undeliverable as problem:
             log.warning("teams: a reply could not be delivered (%s)", problem)
 
@@ -291,11 +290,9 @@ class TeamsBot:
             await self.connector.post(activity.service_url, conversation,
                                       _card_activity(replies).serialize())
         except RetryLater as problem:  # the outbox finds the chat from the address kept for this person
-            if await late_replies.keep(self.core.db, self.core.clock, key=late_replies.key_for(once),
-                                       platform="teams", target=person.user_id, target_kind="user",
-                                       replies=replies, reason=str(problem), delay=problem.delay,
-                                       tried_at=tried_at):
-                self.on_queued()
+            await late_replies.keep(self.core.db, self.core.clock, self.on_queued, key=late_replies.key_for(once),
+                                    platform="teams", target=person.user_id, target_kind="user", replies=replies,
+                                    reason=str(problem), delay=problem.delay, tried_at=tried_at)
         except Undeliverable as problem:
             log.warning("teams: could not open a personal chat (%s)", problem)
             await self._reply(turn, [Text("I couldn't message you privately. Please open a chat with me (find me "

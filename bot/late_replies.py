@@ -39,11 +39,11 @@ def key_for(once: str) -> str:
 
 async def keep(db: Engine, clock: Callable[[], datetime], wake: Callable[[], None], *, key: str, platform: str,
                target: str, target_kind: str, replies: Sequence[Reply], reason: str, tried_at: datetime,
-               delay: float | None = None, done: str = "", **where: str) -> bool:
+               delay: float | None = None, done: str = "", **where: str) -> None:
     """Queue an answer that was not posted (`reason` says why; `delay` is how long the platform asked us to
     wait), counted as attempted at `tried_at`, and `wake` the outbox worker. `done` names the kept inbox event it
     answers, taken out in the same transaction; `where` holds what the sender needs to put it in the same place
-    (a thread). False when even that failed (the database is away too): the answer is lost, and the log says so."""
+    (a thread). If even that fails (the database is away too), the answer is lost, and the log says so."""
     now = clock()
     message = {"type": KIND, "replies": as_data(replies), **where}
     due = now + timedelta(seconds=delay) if delay is not None else now
@@ -61,7 +61,6 @@ async def keep(db: Engine, clock: Callable[[], datetime], wake: Callable[[], Non
     except SQLAlchemyError as failure:
         log.error("%s: an answer could not be posted (%s) nor kept to post later (%s)", platform, reason,
                   type(failure).__name__)
-        return False
+        return
     log.warning("%s: an answer was not posted (%s); the outbox will post it", platform, reason)
     wake()
-    return True

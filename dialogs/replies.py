@@ -6,7 +6,7 @@ into lines of text. Button values are small JSON-able dicts that come back as th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 Tone = Literal["plain", "advice", "warning", "urgent"]
@@ -114,7 +114,17 @@ _PARTS: dict[str, type] = {"options": Option, "fields": Field}  # tuples of part
 
 def as_data(replies: Sequence[Reply]) -> list[dict[str, Any]]:
     """Replies as JSON-able dicts, to be kept (a reply waiting in the outbox) and read back by `from_data`."""
-    return [{"reply": type(reply).__name__, **asdict(reply)} for reply in replies]
+    return [{"reply": type(reply).__name__, **_plain(reply)} for reply in replies]
+
+
+def _plain(value: Any) -> Any:
+    # Not dataclasses.asdict: that deep-copies every value, and every Slack turn keeps its answer (a third of the
+    # cost of keeping it); what is returned here is encoded as JSON at once, so sharing a button's dict is safe.
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    return value
 
 
 def from_data(items: Sequence[Mapping[str, Any]]) -> list[Reply]:

@@ -136,8 +136,9 @@ class Conversation:
                 return self._handled_before(session, event)
             draft = drafts.load_draft(session, platform=event.person.platform, workspace=event.person.workspace,
                                       user_id=event.person.user_id)
+            lead = bool(value and "lead" in value)  # a lead acting on a report, which no form of theirs affects
             if event.kept_at is not None:
-                if draft is not None and _aware(draft.updated_at) > event.kept_at:
+                if draft is not None and not lead and _aware(draft.updated_at) > event.kept_at:
                     # The person carried on after this message was left behind by a stopped server (typing it
                     # again, most likely): applied now, it would answer a later question.
                     log.info("a message left behind was not applied: the person has carried on since")
@@ -152,7 +153,7 @@ class Conversation:
                                     "sent."))
                 draft = None
             command = str(value.get("command", "")) if value else COMMANDS.get(text.lower().strip(" .!/"), "")
-            if value and "lead" in value:
+            if lead:
                 replies += self._lead_action(session, event.person, value, now)
             elif command == "cancel":
                 replies += self._cancel(session, draft)

@@ -99,7 +99,8 @@ class SlackWorld:
         report it belongs to is in its block id)."""
         block = self.block_with("users_select", channel)
         return await self.interact({
-            "type": "block_actions", "user": {"id": user}, "trigger_id": "trig", "channel": {"id": channel},
+            "type": "block_actions", "user": {"id": user}, "trigger_id": f"trig{next(TRIGGERS)}",
+            "channel": {"id": channel},
             "container": {"type": "message"},
             "actions": [{"type": "users_select", "action_id": "lead:assign", "block_id": block["block_id"],
                          "selected_user": picked, "action_ts": "1"}]})
@@ -108,7 +109,7 @@ class SlackWorld:
         """Submit a modal the bot opened (as views.open received it), with this text in its one input."""
         (block,) = [b for b in view["blocks"] if b["type"] == "input"]
         return await self.interact({
-            "type": "view_submission", "user": {"id": user, "team_id": TEAM}, "trigger_id": "trig2",
+            "type": "view_submission", "user": {"id": user, "team_id": TEAM}, "trigger_id": f"trig{next(TRIGGERS)}",
             "view": {**view, "id": "V1", "team_id": TEAM, "state": {"values": {block["block_id"]: {
                 block["element"]["action_id"]: {"type": "plain_text_input", "value": text}}}}}})
 

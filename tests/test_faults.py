@@ -26,6 +26,7 @@ from bot.conversation import Conversation
 from bot.school import load_config
 from bot.store.db import database_url, open_database
 from bot.store.models import Draft, OutboxMessage, Report, ReportEvent
+from bot.store.reports import history
 from tests.fake_connector import FakeConnector, start_fake_connector
 from tests.fake_slack import FakeSlack, start_fake_slack
 from tests.processes import (PUPIL, SLACK_REPORT, eventually, figure, outbox_posts, own_database, school_config,
@@ -186,6 +187,62 @@ async def test_a_button_pressed_when_the_server_is_killed_is_answered_once_after
         await inbox_empties(db_url, "the answered press taken out of the inbox")
         await server.ready()
         assert len(fakes.slack.of("chat.postMessage")) == 2, "answered once, however often the restart looks"
+
+
+def report_command(user: str) -> str:
+    """/report as Slack sends it: a form, with a trigger_id of its own."""
+    return urlencode({"command": "/report", "text": "", "user_id": user, "channel_id": "CSTAFF", "team_id": "T1",
+                      "trigger_id": f"trig-report-{user}", "response_url": "http://127.0.0.1:9/respond"})
+
+
+@pytest.mark.parametrize("what", ["acknowledge", "note", "/report"])
+async def test_a_lead_action_or_report_command_acknowledged_when_the_server_is_killed_is_taken_once_after_the_restart(
+        db_url, fakes, tmp_path, kb, what):
+    with servers(tmp_path, database=db_url, slack_api=fakes.api_url, INBOX_REPLAY_SECONDS="1") as (server,):
+        await server.start().ready()
+        core = Conversation(kb=kb, db=open_database(db_url), config=load_config(school_config(tmp_path)))
+        reference = file_report(SlackStaff(core, user="UREP"), PUPIL)
+        await eventually(lambda: sent(core.db, f"{reference}:alert:dsl:slack"), "the alert posted")
+        form: dict = {}
+        if what == "note":  # the form opens first; it is sending it that the kill interrupts
+            async with slack_to(server, fakes) as world:
+                assert (await world.press("UDSL", "Add a note", channel="CSAFE")).status == 200
+                form = (await fakes.slack.wait_for("views.open"))[0].args["view"]
+            server.kill()
+            await server.start().ready()  # a fresh process: it looks the lead's name up again
+        async with slack_to(server, fakes) as world:
+            release = fakes.slack.hold("users.info")  # each stops before its turn, after the ack
+            if what == "acknowledge":
+                sending = world.press("UDSL", "Acknowledge", channel="CSAFE")
+            elif what == "note":
+                sending = world.submit_form("UDSL", form, "Spoke to the parent")
+            else:
+                sending = world.post(report_command("UCMD"), "application/x-www-form-urlencoded")
+            assert (await sending).status == 200
+            await fakes.slack.wait_for("users.info!held")
+            server.kill()  # Slack has had its 200; it never sends a press, a form or a command again
+            release.set()
+        await server.start().ready()  # finds what was kept before the ack, and takes it
+        def answers() -> list:  # a press on the alert is answered privately in its channel, the others in a DM
+            if what == "acknowledge":
+                return fakes.slack.of("chat.postEphemeral")
+            return fakes.slack.posted_to("DUCMD" if what == "/report" else "DUDSL")
+        (answer,) = await fakes.slack.wait_until(answers, what=f"{what} answered", timeout=20)
+        assert "Sorry for the wait" in str(answer.args["blocks"])
+        await inbox_empties(db_url, f"the {what} taken out of the inbox once answered")
+        await server.ready()
+        assert len(answers()) == 1, "answered once, however often the restart looks"
+        with Session(core.db) as session:
+            if what == "/report":
+                (draft,) = session.exec(select(Draft).where(Draft.user_id == "UCMD")).all()
+                assert draft.dialog == "incident_report"
+            else:
+                report = session.exec(select(Report).where(Report.reference == reference)).one()
+                action = {"acknowledge": "acknowledged", "note": "note"}[what]
+                done = [e for e in history(session, report) if e.action == action]
+                assert len(done) == 1, f"{action} recorded once"
+                assert what != "note" or done[0].detail == "Spoke to the parent"
+        core.db.dispose()
 
 
 @pytest.mark.parametrize("slack_took_it", [False, True], ids=["post-lost", "post-landed"])

@@ -7,6 +7,10 @@ import json
 import time
 from urllib.parse import urlencode
 
+import pytest
+
+from bot.channels.slack import turn_key
+from bot.channels.slack_blocks import lead_modal
 from tests.slack_world import world  # noqa: F401 (the fixture)
 from tests.talk import Staff, alert_attempts
 
@@ -152,3 +156,31 @@ async def test_leads_see_who_wrote_by_name_not_by_slack_id(world):
     await world.press("U1", "Ask Headteacher")
     passed_on = [c for c in await world.fake.wait_for("chat.postMessage", 3) if c.args["channel"] == "DUHEAD"]
     assert "Sam Teacher" in json.dumps(passed_on[0].args)
+
+
+def _press(action_id: str) -> dict:
+    return {"type": "block_actions", "trigger_id": "trig9", "user": {"id": "U1"},
+            "actions": [{"action_id": action_id, "value": "{}"}]}
+
+
+def _form(action: str, written: str) -> dict:
+    view = {**lead_modal(action, "INC-2026-0001"), "state": {"values": {"detail": {"value": {"value": written}}}}}
+    return {"type": "view_submission", "trigger_id": "trig9", "user": {"id": "U1"}, "view": view}
+
+
+@pytest.mark.parametrize(("delivery", "key"), [
+    (_press("press:3"), "slack:press:trig9"),  # a button in one of the bot's replies
+    (_press("lead:acknowledge"), "slack:press:trig9"),  # the alert's buttons that act at once
+    (_press("lead:view"), "slack:press:trig9"),
+    (_press("lead:assign"), "slack:press:trig9"),
+    (_press("lead:note"), ""),  # only opens a form, which a replay could not open (its trigger_id lapses in 3 s)
+    (_press("lead:close"), ""),
+    (_form("note", "Spoke to the parent"), "slack:form:trig9"),
+    (_form("close", "  "), ""),  # sent empty: Slack shows it again, to be filled in
+    ({**_form("note", "x"), "view": {"callback_id": "someone_elses", "private_metadata": "{}"}}, ""),
+    ({"command": "/report", "user_id": "U1", "trigger_id": "trig9"}, "slack:command:trig9"),
+    ({"command": "/policy", "user_id": "U1", "trigger_id": "trig9"}, ""),  # answered in its own ack
+], ids=["reply-button", "acknowledge", "view", "assign", "note-press", "close-press", "note-form", "empty-form",
+        "other-form", "report-command", "policy-command"])
+def test_what_is_kept_before_the_ack_is_what_starts_a_turn_a_replay_can_take(delivery, key):
+    assert turn_key(delivery) == key

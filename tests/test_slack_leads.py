@@ -185,3 +185,13 @@ async def test_a_form_slack_will_not_open_in_time_is_explained_privately(world):
     (said,) = await world.fake.wait_for("chat.postEphemeral")
     assert said.args["user"] == "UDSL" and "press the button again" in json.dumps(said.args)
     assert [e.action for e in events(world, reference)] == ["submitted"]
+
+
+async def test_a_private_answer_slack_will_not_take_now_reaches_the_lead_by_direct_message(world):
+    reference = await reported(world)
+    world.fake.fail_next("chat.postEphemeral", 503)
+    await world.press("UDSL", "Acknowledge", channel=CHANNEL)
+    await world.fake.wait_for("chat.postEphemeral!503")
+    (late,) = await told(world, "UDSL")
+    assert reference in late and "acknowledged" in late
+    assert [e.action for e in events(world, reference)].count("acknowledged") == 1

@@ -259,3 +259,17 @@ async def test_a_button_press_is_kept_before_its_envelope_is_acked(core, db, mon
         assert "slack:press:trigPRESS" in inbox_keys(db), "acked, answered, not yet posted: still kept"
         release.set()
         await world.api.wait_for("chat.postMessage", 2)
+
+
+async def test_report_command_is_kept_before_its_envelope_is_acked(core, db, monkeypatch):
+    async with running(core, db, monkeypatch) as world:
+        release = world.api.hold("users.info")  # the turn waits for the person's name after the ack
+        envelope_id = await world.envelope("slash_commands", {
+            "command": "/report", "text": "", "user_id": "U1", "channel_id": "CSTAFF", "team_id": TEAM,
+            "api_app_id": "A1", "trigger_id": "trigREPORT", "response_url": "http://x/"})
+        await world.socket.ack(envelope_id)
+        await world.api.wait_for("users.info!held")
+        assert inbox_keys(db) == ["slack:command:trigREPORT"], "acked and not yet answered: kept"
+        release.set()
+        (posted,) = await world.api.wait_for("chat.postMessage")
+        assert posted.args["channel"] == "DU1"

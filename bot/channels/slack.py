@@ -59,7 +59,7 @@ def build_app(core: Conversation, *, token: str, signing_secret: str, api_url: s
     app.command("/report")(channel.on_report_command)
     app.action(blocks.PRESS_ACTION)(channel.on_press)
     app.action(blocks.LEAD_ACTION)(channel.on_lead_action)
-    app.view("lead_modal")(channel.on_lead_modal)
+    app.view(blocks.LEAD_MODAL)(channel.on_lead_modal)
     return app
 
 
@@ -75,19 +75,41 @@ def from_a_person(event: dict[str, Any]) -> bool:
 
 def turn_key(payload: dict[str, Any]) -> str:
     """The once-only key of a delivery that starts a turn and is kept until answered: a person's message or
-    @mention (its event_id), or a press of one of the buttons in the bot's replies (its trigger_id, which is
-    new for every press). "" for anything else."""
-    if payload.get("type") == "block_actions":
+    @mention (its event_id); a press of one of the buttons in the bot's replies or on a report's alert, a lead's
+    note or close form sent, or /report (its trigger_id, which is new for every interaction). "" for anything else,
+    among them a press that only opens a form: its trigger_id lapses in 3 seconds, so a replay could not open it."""
+    kind = payload.get("type")
+    if kind == "block_actions":
         return _press_key(payload)
-    event = payload.get("event") if payload.get("type") == "event_callback" else None
+    if kind == "view_submission":
+        form = lead_form(payload.get("view") or {})
+        sent = form is not None and bool(form[2])  # one sent empty is shown again, to be filled in
+        return f"slack:form:{payload['trigger_id']}" if sent and payload.get("trigger_id") else ""
+    if payload.get("command") == "/report" and "type" not in payload:
+        return f"slack:command:{payload['trigger_id']}" if payload.get("trigger_id") else ""
+    event = payload.get("event") if kind == "event_callback" else None
     return _once(payload) if isinstance(event, dict) and from_a_person(event) else ""
 
 
 def _press_key(body: dict[str, Any]) -> str:
     actions = body.get("actions") if isinstance(body.get("actions"), list) else []
-    pressed = len(actions) == 1 and isinstance(actions[0], dict) and \
-        blocks.PRESS_ACTION.match(str(actions[0].get("action_id", "")))
+    action_id = str(actions[0].get("action_id", "")) if len(actions) == 1 and isinstance(actions[0], dict) else ""
+    lead = blocks.LEAD_ACTION.match(action_id)
+    pressed = blocks.PRESS_ACTION.match(action_id) or (lead and lead.group(1) not in blocks.MODALS)
     return f"slack:press:{body['trigger_id']}" if pressed and body.get("trigger_id") else ""
+
+
+def lead_form(view: dict[str, Any]) -> tuple[str, str, str] | None:
+    """A lead's note or close form as sent: (action, report reference, what they wrote, stripped, "" when
+    nothing); None when the form is not one of ours."""
+    if view.get("callback_id") != blocks.LEAD_MODAL:
+        return None
+    detail = (((view.get("state") or {}).get("values") or {}).get("detail") or {}).get("value") or {}
+    meta = blocks.parse_value(str(view.get("private_metadata", ""))) or {}
+    text = str(detail.get("value") or "").strip()
+    if meta.get("lead") not in blocks.MODALS:
+        return None
+    return str(meta["lead"]), str(meta.get("reference", "")), text
 
 
 def _once(body: dict[str, Any]) -> str:
@@ -148,6 +170,15 @@ class SlackChannel:
         if outcome.queued:
             self.on_queued()
         return outcome
+
+    async def _kept_turn(self, context: AsyncBoltContext, person: Person, conversation: str, once: str,
+                         **what: Any) -> tuple[Outcome, datetime | None]:
+        """The turn of a delivery kept in the inbox under `once` ("" when it was not kept), and, when its answer
+        was given before a server stopped (see `_post`), when the delivery first arrived."""
+        kept_at = context.get(KEPT_AT)
+        outcome = await self._turn(Inbound(person, conversation, once=once, kept_at=kept_at, kept=bool(once),
+                                           **what))
+        return outcome, kept_at if outcome.again else None
 
     @staticmethod
     def _person(context: AsyncBoltContext, user: str, name: str = "") -> Person:
@@ -215,11 +246,10 @@ class SlackChannel:
             return
         user, once = str(event["user"]), _once(body)
         files = len(event.get("files") or [])
-        outcome = await self._turn(Inbound(await self._who(context, client, user), event.get("channel", ""),
-                                           text=str(event.get("text") or ""), files=files, once=once,
-                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
-        await self._post(client, outcome.replies, channel=event["channel"], once=once,
-                         again=context.get(KEPT_AT) if outcome.again else None)
+        outcome, again = await self._kept_turn(context, await self._who(context, client, user),
+                                               event.get("channel", ""), once, text=str(event.get("text") or ""),
+                                               files=files)
+        await self._post(client, outcome.replies, channel=event["channel"], once=once, again=again)
 
     @counted
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext,
@@ -230,11 +260,9 @@ class SlackChannel:
         user, once = str(event["user"]), _once(body)
         text = MENTION.sub("", str(event.get("text") or "")).strip()
         person = await self._who(context, client, user)
-        outcome = await self._turn(Inbound(person, event.get("channel", ""), text=text, once=once,
-                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
+        outcome, again = await self._kept_turn(context, person, event.get("channel", ""), once, text=text)
         if not outcome.replies:  # handled before (Slack retried it)
             return
-        again = context.get(KEPT_AT) if outcome.again else None
         if await asyncio.to_thread(self._in_dialog, person):
             if again is None:  # a note in the thread, not worth posting twice
                 await self._post(client, [Text("I'll carry on with you in a direct message.")],
@@ -265,10 +293,10 @@ class SlackChannel:
                                 context: AsyncBoltContext, client: AsyncWebClient) -> None:
         """/report: the incident report starts in the person's direct messages."""
         await ack(response_type="ephemeral", text="I've opened a private conversation with you to take the report.")
-        user = command.get("user_id", "")
+        user, once = command.get("user_id", ""), turn_key(command)
         person = await self._who(context, client, user)
-        replies = (await self._turn(Inbound(person, "", value={"start": "incident_report"}))).replies
-        await self._post(client, replies, user=user)
+        outcome, again = await self._kept_turn(context, person, "", once, value={"start": "incident_report"})
+        await self._post(client, outcome.replies, user=user, once=once, again=again)
 
     @counted
     async def on_press(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any],
@@ -281,10 +309,10 @@ class SlackChannel:
             log.warning("slack button with an unreadable value ignored")
             return
         channel, once = (body.get("channel") or {}).get("id", ""), _press_key(body)
-        outcome = await self._turn(Inbound(await self._who(context, client, user), channel, value=value, once=once,
-                                           kept_at=context.get(KEPT_AT), kept=bool(once)))
+        outcome, again = await self._kept_turn(context, await self._who(context, client, user), channel, once,
+                                               value=value)
         await self._post(client, outcome.replies, channel=channel if channel.startswith("D") else "", user=user,
-                         once=once, again=context.get(KEPT_AT) if outcome.again else None)
+                         once=once, again=again)
 
     @counted
     async def on_lead_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any],
@@ -307,8 +335,9 @@ class SlackChannel:
                 return
             # Looked up only for someone allowed to assign: nobody else's pick reaches the Web API.
             value["assignee"] = await self._name(client, str(action.get("selected_user") or ""))
-        replies = (await self._turn(Inbound(person, channel, value={**value, "lead": kind}))).replies
-        await self._private(client, channel, user, replies)
+        once = _press_key(body)  # "" for a note or close press, which is not kept (see `turn_key`)
+        outcome, again = await self._kept_turn(context, person, channel, once, value={**value, "lead": kind})
+        await self._private(client, channel, user, outcome.replies, once=once, again=again)
 
     async def _open_form(self, client: AsyncWebClient, body: dict[str, Any], channel: str, user: str, kind: str,
                          reference: str) -> None:
@@ -324,30 +353,41 @@ class SlackChannel:
     @counted
     async def on_lead_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any],
                             context: AsyncBoltContext, client: AsyncWebClient) -> None:
-        """The note or close form submitted."""
-        detail = (((view.get("state") or {}).get("values") or {}).get("detail") or {}).get("value") or {}
-        text = str(detail.get("value") or "").strip()
-        if not text:
-            await ack(response_action="errors", errors={"detail": "Please write something here."})
-            return
-        meta = blocks.parse_value(str(view.get("private_metadata", ""))) or {}
-        if meta.get("lead") not in blocks.MODALS:  # only our own forms carry this callback id; anything else is odd
+        """The note or close form submitted. Slack shows the form again while nothing is written in it."""
+        form = lead_form(view)
+        if form is None:  # only our own forms carry this callback id: anything else is odd
             log.warning("slack form without a known action ignored")
             await ack()
             return
+        if not form[2]:
+            await ack(response_action="errors", errors={"detail": "Please write something here."})
+            return
         await ack()
+        (action, reference, text), once = form, turn_key(body)
         user = (body.get("user") or {}).get("id", "")
-        replies = (await self._turn(Inbound(await self._who(context, client, user), "", value={
-            "lead": str(meta.get("lead", "")), "reference": str(meta.get("reference", "")), "detail": text}))).replies
-        await self._post(client, replies, user=user)
+        outcome, again = await self._kept_turn(context, await self._who(context, client, user), "", once,
+                                               value={"lead": action, "reference": reference, "detail": text})
+        await self._post(client, outcome.replies, user=user, once=once, again=again)
 
-    async def _private(self, client: AsyncWebClient, channel: str, user: str, replies: list[Reply]) -> None:
-        """Only the person who pressed sees this: an ephemeral message in the channel, or a DM."""
+    async def _private(self, client: AsyncWebClient, channel: str, user: str, replies: list[Reply], *,
+                       once: str = "", again: datetime | None = None) -> None:
+        """Only the person who pressed sees this: an ephemeral message in the channel, or a DM. An ephemeral
+        message cannot be looked for afterwards, so one Slack won't take now, or one given `again`, goes to the DM,
+        where the outbox can make sure it is posted once (see `_post`)."""
+        if not channel or channel.startswith("D") or again is not None:
+            await self._post(client, replies, user=user, once=once, again=again)
+            return
         rendered, text = blocks.render(replies)
-        if channel and not channel.startswith("D"):
-            await client.chat_postEphemeral(channel=channel, user=user, blocks=rendered, text=text or "Report")
-        else:
-            await self._post(client, replies, user=user)
+        try:
+            with failures():
+                await client.chat_postEphemeral(channel=channel, user=user, blocks=rendered, text=text or "Report")
+        except RetryLater:
+            await self._post(client, replies, user=user, once=once)
+            return
+        except Undeliverable as problem:
+            log.warning("slack: a private answer could not be posted (%s)", problem)
+        if once:
+            self.answered.add(once)
 
     def _may_change(self, person: Person, reference: str, kind: str) -> bool:
         """Whether a form should open (or a name be looked up): the person is one of the report's leads, and the

@@ -27,6 +27,7 @@ FALLBACK_TEXT = 300  # our own limit: the notification preview needs only the fi
 
 PRESS_ACTION = re.compile(r"^press:\d+$")
 LEAD_ACTION = re.compile(r"^lead:(view|acknowledge|assign|note|close)$")
+LEAD_MODAL = "lead_modal"  # the callback id of the note and close forms
 ASSIGN_BLOCK = "assign|"  # the block holding the lead's controls is `assign|REF`: a select's payload has no value
 
 TONE_MARKS = {"urgent": ":rotating_light: ", "warning": ":warning: ", "advice": ":bulb: ", "plain": ""}
@@ -267,7 +268,7 @@ def lead_modal(action: str, reference: str) -> dict[str, Any]:
     title, label, hint, submit = MODALS[action]
     return {
         "type": "modal",
-        "callback_id": "lead_modal",
+        "callback_id": LEAD_MODAL,
         "private_metadata": json.dumps({"lead": action, "reference": reference}, separators=(",", ":")),
         "title": _plain(title, 24),
         "submit": _plain(submit, 24),

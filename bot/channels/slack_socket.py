@@ -25,6 +25,7 @@ from bot.channels.slack import turn_key
 
 log = logging.getLogger(__name__)
 APP_TOKEN_PREFIX = "xapp-"
+KEPT = ("events_api", "interactive", "slash_commands")  # the envelopes that may carry a turn (see turn_key)
 # apps.connections.open errors that waiting cannot cure: stop with the reason instead of retrying for ever.
 REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked", "token_expired",
            "account_inactive", "missing_scope", "invalid_token"}
@@ -65,7 +66,7 @@ class _BoundedHandler(AsyncSocketModeHandler):
             log.warning("slack socket mode envelope left for slack to send again: %d events in progress",
                         self.backlog.busy)
             return
-        if self.keep is not None and req.type in ("events_api", "interactive") and isinstance(req.payload, dict):
+        if self.keep is not None and req.type in KEPT and isinstance(req.payload, dict):
             key = turn_key(req.payload)
             if key:
                 await self.keep(key, json.dumps(req.payload))

@@ -3,8 +3,10 @@
     .venv/bin/python bench/conversation.py [--turns N]
 
 Prints p50/p99 per turn for: a bare `KnowledgeBase.ask` (the baseline), a question through the core (search +
-database round trip), and a dialog step (load draft, engine, save draft), on a SQLite file; plus a whole
-incident report from first message to submitted report. Ratios are against the baseline.
+database round trip), the same question as a Slack message takes it (kept in the inbox before the ack, handled
+once, its answer stored with it, taken out once posted), and a dialog step (load draft, engine, save draft), on a
+SQLite file; plus a whole incident report from first message to submitted report. Ratios are against the
+baseline.
 """
 from __future__ import annotations
 
@@ -17,9 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlmodel import Session  # noqa: E402
+
 from bot.conversation import Conversation, Inbound  # noqa: E402
 from bot.escalation import Person  # noqa: E402
 from bot.school import load_config  # noqa: E402
+from bot.store import inbox  # noqa: E402
 from bot.store.db import open_database  # noqa: E402
 from knowledge.search import KnowledgeBase  # noqa: E402
 
@@ -57,6 +62,17 @@ def main() -> int:
         ask = timed(lambda i: core.handle(Inbound(Person("terminal", "w", f"q{i}"), text=QUESTIONS[i % 4])),
                     args.turns)
         print(line("question through the core", ask, base))
+
+        def slack_question(i: int) -> None:
+            key = f"slack:Ev{i}"
+            with Session(core.db) as session:  # what the HTTP handler does before the ack
+                inbox.keep(session, key, "{}", core.clock())
+                session.commit()
+            core.respond(Inbound(Person("slack", "T1", f"s{i}"), "D1", text=QUESTIONS[i % 4], once=key, kept=True))
+            with Session(core.db) as session:  # what slack_inbox.Answered does, for many at once, once posted
+                inbox.done(session, [key])
+                session.commit()
+        print(line("the same, as Slack's messages go", timed(slack_question, args.turns), base))
 
         def step(i: int) -> None:
             who = Person("terminal", "w", f"d{i // 2}")

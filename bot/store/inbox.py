@@ -29,21 +29,22 @@ class LeftBehind:
     received_at: datetime
 
 
-# Statements built once (per database dialect): both run for every message, and building one costs more than
-# SQLite takes to run it.
+# Statements built once (per database dialect), on the table rather than the model: they run for every message,
+# building one costs more than SQLite takes to run it, and the ORM's bulk paths add about 0.1 ms to each run.
+_TABLE = InboxEvent.__table__
 _KEEP: dict[str, Any] = {}
-_HANDLED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"))
-_UNANSWERED = delete(InboxEvent).where(InboxEvent.key == bindparam("key"), InboxEvent.answer.is_(None))
+_HANDLED = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+_UNANSWERED = delete(_TABLE).where(_TABLE.c.key == bindparam("key"), _TABLE.c.answer.is_(None))
 # (An UPDATE's parameters may not share a column's name, so these two are "event" and "given".)
-_ANSWERED = update(InboxEvent).where(InboxEvent.key == bindparam("event")).values(answer=bindparam("given"))
-_DONE = delete(InboxEvent).where(InboxEvent.key.in_(bindparam("keys", expanding=True)))
+_ANSWERED = update(_TABLE).where(_TABLE.c.key == bindparam("event")).values(answer=bindparam("given"))
+_DONE = delete(_TABLE).where(_TABLE.c.key.in_(bindparam("keys", expanding=True)))
 
 
 def keep(session: Session, key: str, body: str, now: datetime) -> None:
     """Keep an event until it is handled (a platform's retry of one already kept changes nothing)."""
     dialect = session.get_bind().dialect.name
     if dialect not in _KEEP:
-        _KEEP[dialect] = insert_for(session, InboxEvent).on_conflict_do_nothing(index_elements=["key"])
+        _KEEP[dialect] = insert_for(session, _TABLE).on_conflict_do_nothing(index_elements=["key"])
     session.execute(_KEEP[dialect], {"key": key[:200], "body": body, "received_at": now, "attempts": 0})
 
 

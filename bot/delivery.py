@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot import late_replies
 from bot.store import outbox
 from bot.store.errors import unavailable
 from bot.store.models import OutboxMessage
@@ -141,16 +142,18 @@ class Delivery:
             delay = timedelta(seconds=later.delay) if later.delay is not None else backoff(attempts)
             log.warning("outbox %s: will retry in %ss (%s)", message.id, int(delay.total_seconds()), later)
             await asyncio.to_thread(self._record, outbox.mark_retry, message_id=message.id, attempts=attempts,
-                                    error=str(later), now=self.clock(), delay=delay, claim=message.claim)
+                                    error=str(later), now=self.clock(), delay=delay, claim=message.claim,
+                                    content=late_replies.spent(message.message))
             return 0
         except Undeliverable as problem:
             log.error("outbox %s to %s on %s cannot be delivered: %s", message.id, message.target_kind,
                       message.platform, problem)
             await asyncio.to_thread(self._record, outbox.mark_failed, message_id=message.id, attempts=attempts,
-                                    error=str(problem), claim=message.claim)
+                                    error=str(problem), claim=message.claim,
+                                    content=late_replies.spent(message.message))
             return 0
         await asyncio.to_thread(self._record, outbox.mark_sent, message_id=message.id, external_ref=ref,
-                                now=self.clock())
+                                now=self.clock(), content=late_replies.spent(message.message))
         return 1
 
     async def _landed_before(self, sender: Sender, message: OutboxMessage) -> str:

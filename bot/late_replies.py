@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +26,13 @@ from dialogs.replies import Reply, as_data
 
 log = logging.getLogger(__name__)
 KIND = "reply"  # the outbox message type of a kept answer (the senders render it with the replies' renderer)
+
+
+def spent(message: dict[str, Any]) -> dict[str, Any] | None:
+    """What the outbox keeps of a message once it has gone (or been given up on): of an answer to a person, only
+    that it was one, since its words may be what they typed and nothing reads them again; None (all of it) for
+    any other message."""
+    return {"type": KIND} if message.get("type") == KIND else None
 
 
 def key_for(once: str) -> str:

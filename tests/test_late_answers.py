@@ -51,6 +51,7 @@ async def test_an_answer_slack_fails_to_take_is_posted_later_once(world):
     assert len(world.fake.posted_to("DU1")) == 1
     (message,) = kept(world.core)
     assert message.status == "sent" and message.target == "DU1"
+    assert message.message == {"type": "reply"}, "once posted, the answer's words are not kept"
 
 
 async def test_a_rate_limited_answer_waits_as_long_as_slack_asks(world):
@@ -98,3 +99,13 @@ async def test_an_answer_the_teams_connector_fails_to_take_is_sent_later_once(te
     assert len(teams.fake.of("reply")) == 1
     (message,) = kept(teams.core)
     assert message.status == "sent" and message.target_kind == "reply"
+
+
+async def test_an_answer_slack_will_never_take_is_given_up_without_keeping_its_words(world):
+    world.fake.fail_next("chat.postMessage", 500)  # the answer goes to the outbox ...
+    world.fake.fail_next("chat.postMessage", 200, error="is_archived")  # ... whose post finds the DM closed for good
+    await world.dm("U1", QUESTION)
+    await world.fake.wait_for("chat.postMessage!200")
+    (message,) = await world.fake.wait_until(lambda: [m for m in kept(world.core) if m.status == "failed"],
+                                             what="the answer given up")
+    assert message.message == {"type": "reply"}, "an answer given up keeps no words either"

@@ -80,25 +80,34 @@ def begin_attempt(session: Session, *, message: OutboxMessage, now: datetime, le
     return changed == 1
 
 
-def mark_sent(session: Session, *, message_id: int, external_ref: str, now: datetime) -> None:
-    """Record that a message went out (and the platform's id for it, for later edits)."""
+def mark_sent(session: Session, *, message_id: int, external_ref: str, now: datetime,
+              content: dict[str, Any] | None = None) -> None:
+    """Record that a message went out (and the platform's id for it, for later edits). `content`, when given,
+    replaces what the message said: one whose words nobody needs once it has gone is not kept."""
+    forget = {} if content is None else {"message": content}
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-        status="sent", sent_at=now, external_ref=external_ref[:300], claimed_until=None))
+        status="sent", sent_at=now, external_ref=external_ref[:300], claimed_until=None, **forget))
 
 
 def mark_retry(session: Session, *, message_id: int, attempts: int, error: str, now: datetime,
-               delay: timedelta, claim: str | None = None) -> None:
-    """Record a failed attempt and when to try again; after MAX_ATTEMPTS it is marked failed. With `claim`, only
-    while that claim still holds (a worker that lost the message must not undo another worker's claim)."""
+               delay: timedelta, claim: str | None = None, content: dict[str, Any] | None = None) -> None:
+    """Record a failed attempt and when to try again; after MAX_ATTEMPTS it is marked failed (`content` then as
+    for `mark_sent`). With `claim`, only while that claim still holds (a worker that lost the message must not
+    undo another worker's claim)."""
     status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+    forget = {"message": content} if content is not None and status == "failed" else {}
     session.execute(_still_claimed(update(OutboxMessage).where(OutboxMessage.id == message_id), claim).values(
-        status=status, attempts=attempts, last_error=error[:500], next_attempt_at=now + delay, claimed_until=None))
+        status=status, attempts=attempts, last_error=error[:500], next_attempt_at=now + delay, claimed_until=None,
+        **forget))
 
 
-def mark_failed(session: Session, *, message_id: int, attempts: int, error: str, claim: str | None = None) -> None:
-    """Give up on a message that can never be delivered as it is (e.g. the bot is not in that channel)."""
+def mark_failed(session: Session, *, message_id: int, attempts: int, error: str, claim: str | None = None,
+                content: dict[str, Any] | None = None) -> None:
+    """Give up on a message that can never be delivered as it is (e.g. the bot is not in that channel); `content`
+    as for `mark_sent`."""
+    forget = {} if content is None else {"message": content}
     session.execute(_still_claimed(update(OutboxMessage).where(OutboxMessage.id == message_id), claim).values(
-        status="failed", attempts=attempts, last_error=error[:500], claimed_until=None))
+        status="failed", attempts=attempts, last_error=error[:500], claimed_until=None, **forget))
 
 
 def _still_claimed(statement, claim: str | None):  # noqa: ANN001, ANN202 (an UPDATE being built)

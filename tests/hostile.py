@@ -6,7 +6,8 @@ Slack Web API and the fake Bot Connector, all on loopback. Each case is sent ove
 the runner waits until the work it started has finished (Slack's listeners run after the request is acked). Then:
 
 - `store_problems`: nothing half-written (every report has its history and its alerts queued, every draft can be
-  resumed, nothing stored holds control or direction-override characters);
+  resumed, nothing stored holds control or direction-override characters, no Slack delivery kept before its ack
+  is left untaken, to be replayed later);
 - `slack_leaks` / `teams_leaks` / `terminal_leaks`: no live markup from user text in anything the bot sent;
 - the log: no traceback and no error from any case.
 
@@ -46,14 +47,14 @@ from bot.escalation import PREFIXES
 from bot.school import PLATFORMS, Presence, SchoolConfig
 from bot.server import SlackSettings, make_server
 from bot.store.db import open_database
-from bot.store.models import Counter, Draft, OutboxMessage, Report, ReportEvent
+from bot.store.models import Counter, Draft, InboxEvent, OutboxMessage, Report, ReportEvent
 from bot.store.reports import history
 from dialogs.catalog import DIALOGS
 from dialogs.engine import State
 from tests.fake_connector import FakeConnector, start_fake_connector
 from tests.fake_openid import APP_ID, FakeOpenId
 from tests.fake_slack import FakeSlack, start_fake_slack
-from tests.hostile_corpus import INJECTIONS, SERVICE_URL, TAG, Case
+from tests.hostile_corpus import INJECTIONS, SERVICE_URL, TAG, TRIGGER, Case
 from tests.slack_world import SECRET  # SlackWorld signs with it
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -297,7 +298,8 @@ class HostileWorld:
         return {} if case.auth == "none" else {"Authorization": tokens[case.auth]}
 
     async def slack_case(self, case: Case) -> Outcome:
-        body = case.body.replace(b"@@EVENT_ID@@", f"EvH{next(IDS):07d}".encode())
+        body = case.body.replace(b"@@EVENT_ID@@", f"EvH{next(IDS):07d}".encode()) \
+            .replace(TRIGGER.encode(), f"trigH{next(IDS):07d}".encode())
         sent, headers = self.slack_headers(case, body)
 
         async def send():
@@ -504,6 +506,8 @@ def store_problems(db: Engine, config: SchoolConfig) -> list[str]:
                 problems.append(f"outbox {message.id}: unreadable message")
             if message.status not in ("pending", "sent", "failed"):
                 problems.append(f"outbox {message.id}: status {message.status!r}")
+        for kept in session.exec(select(InboxEvent).where(InboxEvent.answer.is_(None))):  # type: ignore[union-attr]
+            problems.append(f"inbox {kept.key[:40]}: kept before its ack and never taken, so it would be replayed")
         for draft in session.exec(select(Draft)):
             try:
                 State.from_json(draft.state)

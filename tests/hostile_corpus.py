@@ -182,6 +182,7 @@ def text_cases() -> list[Case]:
 
 # ---- Slack's requests ------------------------------------------------------------------------------------------
 SLACK_TEAM = "T1"
+TRIGGER = "trigHOSTILE"  # replaced by a fresh trigger_id when sent, as Slack gives every interaction its own
 
 
 def slack_message(text: str = "can I accept a friend request from a parent?", user: str = "UHOST") -> dict:
@@ -205,7 +206,7 @@ def slack_home() -> dict:
 
 def slack_press() -> dict:
     return {"type": "block_actions", "team": {"id": SLACK_TEAM}, "api_app_id": "A1", "token": "x",
-            "user": {"id": "UHOST"}, "trigger_id": "trig", "channel": {"id": "DUHOST"},
+            "user": {"id": "UHOST"}, "trigger_id": TRIGGER, "channel": {"id": "DUHOST"},
             "container": {"type": "message"},
             "actions": [{"action_id": "press:0", "block_id": "b", "type": "button", "action_ts": "1",
                          "value": json.dumps({"start": "friend_request"})}]}
@@ -213,7 +214,7 @@ def slack_press() -> dict:
 
 def slack_lead_press() -> dict:
     return {"type": "block_actions", "team": {"id": SLACK_TEAM}, "api_app_id": "A1", "token": "x",
-            "user": {"id": "UHOST"}, "trigger_id": "trig", "channel": {"id": "CSAFE"},
+            "user": {"id": "UHOST"}, "trigger_id": TRIGGER, "channel": {"id": "CSAFE"},
             "container": {"type": "message"},
             "actions": [{"action_id": "lead:acknowledge", "block_id": "assign|INC-2026-0001", "type": "button",
                          "action_ts": "1", "value": json.dumps({"lead": "acknowledge",
@@ -222,7 +223,7 @@ def slack_lead_press() -> dict:
 
 def slack_pick() -> dict:
     return {"type": "block_actions", "team": {"id": SLACK_TEAM}, "api_app_id": "A1", "token": "x",
-            "user": {"id": "UHOST"}, "trigger_id": "trig", "channel": {"id": "CSAFE"},
+            "user": {"id": "UHOST"}, "trigger_id": TRIGGER, "channel": {"id": "CSAFE"},
             "container": {"type": "message"},
             "actions": [{"type": "users_select", "action_id": "lead:assign", "block_id": "assign|INC-2026-0001",
                          "selected_user": "UPICKED", "action_ts": "1"}]}
@@ -230,7 +231,7 @@ def slack_pick() -> dict:
 
 def slack_form() -> dict:
     return {"type": "view_submission", "team": {"id": SLACK_TEAM}, "api_app_id": "A1", "token": "x",
-            "user": {"id": "UHOST", "team_id": SLACK_TEAM}, "trigger_id": "trig2",
+            "user": {"id": "UHOST", "team_id": SLACK_TEAM}, "trigger_id": TRIGGER,
             "view": {"id": "V1", "team_id": SLACK_TEAM, "type": "modal", "callback_id": "lead_modal",
                      "private_metadata": json.dumps({"lead": "note", "reference": "INC-2026-0001"}),
                      "state": {"values": {"detail": {"value": {"type": "plain_text_input", "value": "a note"}}}}}}
@@ -239,7 +240,7 @@ def slack_form() -> dict:
 def slack_command(command: str = "/policy", text: str = "can I post photos?") -> dict[str, str]:
     return {"token": "x", "team_id": SLACK_TEAM, "team_domain": "school", "channel_id": "CSTAFF",
             "channel_name": "staffroom", "user_id": "UHOST", "user_name": "host", "command": command,
-            "text": text, "api_app_id": "A1", "response_url": "http://127.0.0.1:9/respond", "trigger_id": "trig"}
+            "text": text, "api_app_id": "A1", "response_url": "http://127.0.0.1:9/respond", "trigger_id": TRIGGER}
 
 
 SLACK_JSON = {"message": slack_message, "mention": slack_mention, "home": slack_home}

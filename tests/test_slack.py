@@ -170,6 +170,7 @@ def _form(action: str, written: str) -> dict:
 
 @pytest.mark.parametrize(("delivery", "key"), [
     (_press("press:3"), "slack:press:trig9"),  # a button in one of the bot's replies
+    ({**_press("press:3"), "actions": [{"action_id": "press:3", "value": "{x"}]}, ""),  # ignored, so not kept
     (_press("lead:acknowledge"), "slack:press:trig9"),  # the alert's buttons that act at once
     (_press("lead:view"), "slack:press:trig9"),
     (_press("lead:assign"), "slack:press:trig9"),
@@ -180,7 +181,7 @@ def _form(action: str, written: str) -> dict:
     ({**_form("note", "x"), "view": {"callback_id": "someone_elses", "private_metadata": "{}"}}, ""),
     ({"command": "/report", "user_id": "U1", "trigger_id": "trig9"}, "slack:command:trig9"),
     ({"command": "/policy", "user_id": "U1", "trigger_id": "trig9"}, ""),  # answered in its own ack
-], ids=["reply-button", "acknowledge", "view", "assign", "note-press", "close-press", "note-form", "empty-form",
+], ids=["reply-button", "unreadable-button", "acknowledge", "view", "assign", "note-press", "close-press", "note-form", "empty-form",
         "other-form", "report-command", "policy-command"])
 def test_what_is_kept_before_the_ack_is_what_starts_a_turn_a_replay_can_take(delivery, key):
     assert turn_key(delivery) == key

@@ -93,9 +93,13 @@ def turn_key(payload: dict[str, Any]) -> str:
 
 def _press_key(body: dict[str, Any]) -> str:
     actions = body.get("actions") if isinstance(body.get("actions"), list) else []
-    action_id = str(actions[0].get("action_id", "")) if len(actions) == 1 and isinstance(actions[0], dict) else ""
-    lead = blocks.LEAD_ACTION.match(action_id)
-    pressed = blocks.PRESS_ACTION.match(action_id) or (lead and lead.group(1) not in blocks.MODALS)
+    action = actions[0] if len(actions) == 1 and isinstance(actions[0], dict) else {}
+    lead = blocks.LEAD_ACTION.match(str(action.get("action_id", "")))
+    if lead:
+        pressed = lead.group(1) not in blocks.MODALS
+    else:  # a reply's button whose value cannot be read is ignored (`on_press`), so there is nothing to keep
+        pressed = bool(blocks.PRESS_ACTION.match(str(action.get("action_id", "")))) and \
+            blocks.parse_value(str(action.get("value", ""))) is not None
     return f"slack:press:{body['trigger_id']}" if pressed and body.get("trigger_id") else ""
 
 

@@ -138,7 +138,10 @@ def read(body: bytes, content_type: str | None) -> tuple[str, dict[str, Any] | N
         if (content_type or "").split(";")[0] == "application/json" or text.startswith("{"):  # Bolt's own rule
             payload: Any = json.loads(text)
         else:
-            fields = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True, errors="strict").items()}
+            parsed = parse_qs(text, keep_blank_values=True, errors="strict")
+            if any(len(values) > 1 for values in parsed.values()):  # Bolt would read the last, we the first
+                return text, None, "a form field is repeated"
+            fields = {k: v[0] for k, v in parsed.items()}
             if "ssl_check" in fields:
                 return text, fields, ""
             payload = json.loads(fields["payload"]) if "payload" in fields else fields

@@ -181,7 +181,7 @@ def _form(action: str, written: str) -> dict:
     ({**_form("note", "x"), "view": {"callback_id": "someone_elses", "private_metadata": "{}"}}, ""),
     ({"command": "/report", "user_id": "U1", "trigger_id": "trig9"}, "slack:command:trig9"),
     ({"command": "/policy", "user_id": "U1", "trigger_id": "trig9"}, ""),  # answered in its own ack
-], ids=["reply-button", "unreadable-button", "acknowledge", "view", "assign", "note-press", "close-press", "note-form", "empty-form",
-        "other-form", "report-command", "policy-command"])
+], ids=["reply-button", "unreadable-button", "acknowledge", "view", "assign", "note-press", "close-press",
+        "note-form", "empty-form", "other-form", "report-command", "policy-command"])
 def test_what_is_kept_before_the_ack_is_what_starts_a_turn_a_replay_can_take(delivery, key):
     assert turn_key(delivery) == key

@@ -440,7 +440,7 @@ class SlackPerson(Person):
 
     async def slash_report(self) -> None:
         body = urlencode({"command": "/report", "text": "", "user_id": self.user, "channel_id": "CSTAFF",
-                          "team_id": TEAM, "trigger_id": "t", "response_url": "http://127.0.0.1:9/"})
+                          "team_id": TEAM, "trigger_id": uuid.uuid4().hex, "response_url": "http://127.0.0.1:9/"})
         await self._turn(lambda: self._post("/slack/events", *self._signed(body, "application/x-www-form-urlencoded")))
 
     async def start_report(self, rng: random.Random) -> None:

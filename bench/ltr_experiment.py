@@ -69,8 +69,8 @@ sys.path.insert(0, str(ROOT))
 from knowledge.analysis import analyse, normalise  # noqa: E402
 from knowledge.evaluation import load_questions, norm  # noqa: E402
 from knowledge.index import _REFERENCE_HEADING  # noqa: E402
-from knowledge.search import (_CANDIDATES, _ESCAPES, _PERMISSION, ANSWER_COVERAGE, MAX_QUESTION_CHARS,  # noqa: E402
-                              OFF_TOPIC_COVERAGE, RULE_PRIOR, SAME_SECTION, SHOWN, KnowledgeBase)
+from knowledge.search import (_CANDIDATES, _ESCAPES, _PERMISSION, COVERAGE_NEEDED, MAX_QUESTION_CHARS,  # noqa: E402
+                              RULE_PRIOR, SAME_SECTION, SHOWN, KnowledgeBase)
 
 SETS = {"dev": ROOT.parent / "shared" / "eval" / "dev_questions.jsonl",
         "held-out": ROOT / "tests" / "data" / "heldout_questions.jsonl"}
@@ -106,7 +106,7 @@ class Candidates:
     y: np.ndarray  # (n,) bool
     sections: list
     coverage: np.ndarray
-    on_topic: bool
+    topic: str  # knowledge.analysis.Vocabulary.topic: how surely it is about online conduct
     answerable: bool
     oos: bool
 
@@ -169,8 +169,8 @@ class Extractor:
         if item.get("any"):
             phrases = [norm(p) for p in item["any"]]
             y = np.array([any(p in norm(kb.clauses[d].text) for p in phrases) for d in docs])
-        on_topic = bool(set(a.concepts) & kb.vocab.domain)
-        return Candidates(item["q"], np.asarray(rows), y, [kb.sections[d] for d in docs], cov, on_topic,
+        return Candidates(item["q"], np.asarray(rows), y, [kb.sections[d] for d in docs], cov,
+                          kb.vocab.topic(a.concepts),
                           bool(item.get("any")), bool(item.get("oos")))
 
 
@@ -204,8 +204,8 @@ def evaluate(w: np.ndarray, data: list[tuple[dict, Candidates | None]]) -> dict:
             continue
         s = c.x @ w
         idx = order(np.exp(s - s.max()), c.sections)
-        confident = (c.coverage[idx[:SHOWN]].max() >= ANSWER_COVERAGE if c.on_topic
-                     else c.coverage[idx[0]] >= OFF_TOPIC_COVERAGE)
+        covered = c.coverage[idx[:SHOWN]].max() if c.topic != "other" else c.coverage[idx[0]]
+        confident = covered >= COVERAGE_NEEDED[c.topic]
         if c.answerable:
             hit = [k for k, i in enumerate(idx[:SHOWN]) if c.y[i]]
             top1 += bool(hit) and hit[0] == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
@@ -88,6 +89,9 @@ class Vocabulary:
     question_types: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # opening words -> answer terms
     exact: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict)  # words as written -> concepts
     broader: dict[str, tuple[str, ...]] = field(default_factory=dict)  # "@self_harm" -> ("@safeguarding",)
+    # Ideas the policies deal with that are as often about something else ("complain about my timetable", "in
+    # breach of contract"): a question is about online conduct with two of them, or one and a `domain` idea.
+    conduct: frozenset[str] = frozenset()
     # The longest phrase that can start at a stem (stem_starts) or a written word (word_starts): most words start
     # none, so the phrase scan looks at them once instead of once per possible phrase length.
     stem_starts: dict[str, int] = field(init=False, default_factory=dict)
@@ -129,12 +133,23 @@ class Vocabulary:
                     # ("reporter" under media, "report" under reporting) leaves the stem to the first listing.
                     phrases[key] = (*phrases.get(key, ()), "@" + concept)
         domain = frozenset("@" + c for c in data.get("domain", {}).get("concepts", []))
+        conduct = frozenset("@" + c for c in data.get("domain", {}).get("conduct", []))
         longest = max((len(k) for k in (*phrases, *exact)), default=1)
         question_types = tuple(
             (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
             for cue, targets in data.get("question_types", {}).items())
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
-        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader)
+        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct)
+
+    def topic(self, concepts: Iterable[str]) -> str:
+        """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
+        `conduct` ideas), "conduct" (one `conduct` idea: "complain", "in breach" are as often about other things), or
+        "other"."""
+        named = set(concepts)
+        if named & self.domain:
+            return "online"
+        conduct = len(named & self.conduct)
+        return "online" if conduct >= 2 else "conduct" if conduct else "other"
 
     def answer_terms(self, question_words: list[str]) -> list[str]:
         """Terms the answer to this kind of question tends to contain ("who" -> roles)."""

@@ -23,7 +23,9 @@ from knowledge.routing import route
 
 MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start; nobody types more on a phone
 ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
+CONDUCT_COVERAGE = 0.55  # the share for a question whose one idea of the domain is also used of other things
 OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
+COVERAGE_NEEDED = {"online": ANSWER_COVERAGE, "conduct": CONDUCT_COVERAGE, "other": OFF_TOPIC_COVERAGE}
 SHOWN = 3  # answers a person sees; an on-topic question is answered when one of them covers enough of it
 NEAR_TIE = 0.92  # a runner-up scoring this close to the best is offered as "did you mean"
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f]")  # terminal colour codes, control bytes
@@ -115,13 +117,15 @@ class KnowledgeBase:
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(" ".join(query.words))))
         best = ranked[0]
-        on_topic = bool(set(query.analysed.concepts) & self.vocab.domain)
-        needed = ANSWER_COVERAGE if on_topic else OFF_TOPIC_COVERAGE
+        topic = self.vocab.topic(query.analysed.concepts)
+        on_topic = topic != "other"
         # The order weighs BM25 as well as coverage, so the clause that covers most of a question about online
-        # conduct may sit second; the policies answer it if one of the clauses shown covers enough. A question
+        # conduct may sit second; the policies answer it if one of the clauses shown covers enough. The less surely
+        # the question is about online conduct, the more of it that clause must cover ("who do I complain to about
+        # my timetable" names a grievance, and the policies' clauses on grievances cover a third of it). A question
         # that mentions nothing about online conduct needs its first answer to cover it squarely.
         covered = max(s.coverage for s in ranked[:SHOWN]) if on_topic else best.coverage
-        confident = covered >= needed
+        confident = covered >= COVERAGE_NEEDED[topic]
         answers = tuple(self._answer(s, best) for s in ranked[:max(top, 0)])
         ties = tuple(self._answer(s, best) for s in ranked[1:4]
                      if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)

@@ -93,6 +93,32 @@ def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, quest
     assert kb.ask(question).confident
 
 
+@pytest.mark.parametrize("question", [
+    "who do i complain to about my timetable",  # a grievance, but not one aired online
+    "i've been told i'm in breach of contract for being late, is that right",
+    "who is in charge of the staff room fridge",  # "in charge of" is how staff say who moderates a page
+    "do we get paid for running after school clubs",
+    "what is our reputation with ofsted",
+])
+def test_a_question_whose_only_link_to_the_policies_is_a_word_used_of_other_things_too_is_declined(
+        kb: KnowledgeBase, question: str):
+    result = kb.ask(question)
+    assert not result.confident and result.reason == "not_covered"
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("what happens if i break the policy", "seriousness of the breach"),
+    ("what happens if i breach the code of conduct", "seriousness of the breach"),
+    ("what counts as bringing the school into disrepute", "into disrepute"),
+    ("should i keep evidence if i'm being harassed", "keep any records of the abuse"),
+])
+def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: KnowledgeBase, question: str,
+                                                                           wanted: str):
+    result = kb.ask(question)
+    assert result.confident
+    assert wanted.lower() in " ".join(a.clause.text.lower() for a in result.answers[:3])
+
+
 @pytest.mark.parametrize("question, dialog", [
     ("I need to report something nasty a parent posted about me", "incident_report"),
     ("a pupil has sent me a worrying message on snapchat", "incident_report"),

@@ -108,7 +108,10 @@ class KnowledgeBase:
             return Result(question, False, (), reason="empty")
         query = self.index.parse(text)
         dialog = route(query.analysed, query.words)
-        if not query.analysed.stems:
+        if not query.analysed.concepts and all(s.isdigit() for s in query.analysed.stems):
+            # Nothing but numbers ("2", a menu choice typed where there is no menu) would match section numbers
+            # and dates, and be answered with whatever clause held them. A number that means something ("999")
+            # names a concept.
             return Result(question, False, (), dialog, reason="unreadable", truncated=truncated)
         hits = self.index.search(query, max(top, _CANDIDATES))
         if not hits:

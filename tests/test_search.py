@@ -139,6 +139,9 @@ def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: 
     ("   \n\t ", "empty"),
     ("😀😀🙈", "unreadable"),
     ("\x00\x07\x1b[31m", "empty"),  # a colour code and control bytes leave nothing to read
+    ("2", "unreadable"),  # a menu choice typed where there is no menu: not a clause that mentions a 2
+    ("3.2", "unreadable"),
+    ("2021", "unreadable"),
 ])
 def test_input_without_words_gets_a_reason_not_an_error(kb: KnowledgeBase, question: str, reason: str):
     result = kb.ask(question)

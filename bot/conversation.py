@@ -356,6 +356,8 @@ class Conversation:
                      title=clause.title, also_in=tuple(self.kb.policy_name(s) for s in clause.also_in))
 
     def _answer(self, text: str) -> list[Reply]:
+        if _thanks(text):  # "thank you so much" would otherwise be searched for "much"
+            return [Text("You're welcome. Ask me anything else about the policy.")]
         result = self.kb.ask(text, top=3)
         replies: list[Reply] = []
         if result.truncated:
@@ -375,6 +377,8 @@ class Conversation:
                 Option("No", {"feedback": "no", "source": best.clause.source, "clause": best.clause.number}))))
         elif result.reason == "empty":
             replies.append(Text(f"{DECLINES['empty']} Or type 'help'."))
+        elif result.reason == "unreadable":  # nothing to pass on to a lead: "yes", "thanks", "2", an emoji
+            replies.append(Text(_unreadable_reply(text)))
         else:
             contact = self.config.school.contact
             replies.append(Text(f"{DECLINES['not_covered']} Please ask {contact}."))
@@ -403,6 +407,25 @@ def _short(kb: KnowledgeBase, answer: Answer) -> str:
     text = " ".join(answer.clause.text.split())
     return f"{kb.policy_name(answer.clause.source)} {answer.clause.number}: " + (text[:70] + "…" if len(text) > 70
                                                                                   else text)
+
+
+THANKS = {"thanks", "thank you", "thankyou", "thx", "ty", "cheers", "ta", "great", "brilliant", "perfect", "lovely"}
+BARE_ANSWERS = {"yes", "y", "yeah", "yep", "yup", "sure", "ok", "okay", "no", "n", "nope", "nah", "maybe"}
+
+
+def _thanks(text: str) -> bool:
+    """Whether a message is only thanks ("thanks", "thank you so much!", "cheers"), not a question after it."""
+    said = text.lower().strip(" .!?")
+    return said in THANKS or (said.startswith(("thank", "cheers")) and len(said.split()) <= 5 and "?" not in text)
+
+
+def _unreadable_reply(text: str) -> str:
+    """What to say to a message the policies cannot be searched with: a bare yes or no (to a question whose buttons
+    the person did not press), or nothing readable at all."""
+    if text.lower().strip(" .!?") in BARE_ANSWERS:
+        return ("I'm not sure what that answers. If it was one of my questions, please choose one of its options; "
+                "or ask me a question, or type 'help'.")
+    return f"{DECLINES['unreadable']} Type 'help' to see what I can do."
 
 
 def _resume_word(text: str) -> str:

@@ -40,6 +40,22 @@ def test_a_question_the_policy_does_not_answer_is_declined_with_who_to_ask(core)
         assert message.target == "head" and "canteen" in message.message["text"]
 
 
+def test_thanks_is_welcomed_not_searched(core):
+    staff = Staff(core)
+    for thanks in ("thanks", "Thank you so much!", "cheers"):
+        staff.say(thanks)
+        assert "You're welcome" in staff.text and not staff.of(Quote)
+
+
+def test_a_bare_yes_or_a_number_outside_any_menu_asks_for_a_choice_and_passes_nothing_on(core):
+    staff = Staff(core)
+    staff.say("yes")
+    assert "not sure what that answers" in staff.text and "Ask Headteacher" not in staff.text
+    staff.say("2")
+    assert "couldn't find any words" in staff.text and "Ask Headteacher" not in staff.text
+    assert not staff.of(Quote)
+
+
 def test_a_message_that_fits_a_dialog_offers_it(core):
     staff = Staff(core)
     staff.say("someone is posting nasty things about me on facebook, I want to report it")

@@ -161,6 +161,14 @@ class KnowledgeBase:
             for term in terms:
                 holding |= self.index.holding(term, candidates)
             matched[holding] += weight
+        for concept, (start, _) in zip(analysed.concepts, analysed.concept_spans):
+            # An idea said in function words alone ("about me", "go against") covers no content word: it is a
+            # piece of meaning of its own, or the clause written to its target would count for nothing more.
+            if start < 0 and concept not in seen:
+                seen.add(concept)
+                weight = self.index.term_idf(concept)
+                total += weight
+                matched[self.index.holding(concept, candidates)] += weight
         return (matched / total).tolist() if total else [0.0] * len(candidates)
 
     def _rerank(self, scored: list[_Scored], asks_permission: bool = False) -> list[_Scored]:

@@ -118,7 +118,9 @@ class ClauseIndex:
         self._surface = frozenset(surface)
         self._usage = usage
         self._by_length: dict[int, list[str]] = defaultdict(list)
-        for word in sorted(surface):
+        # Stop words are candidates too: "alowed" is a misspelt "allowed", not a rare word the policies never use
+        # (which would count as meaning no clause covers, and make the question look unanswered).
+        for word in sorted(surface | {w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH}):
             if word.isalpha():
                 self._by_length[len(word)].append(word)
         self._candidates: dict[int, list[str]] = {}

@@ -48,6 +48,11 @@ def test_typos_are_read_as_the_words_meant(kb: KnowledgeBase, question: str):
     assert result.corrected  # the misspellings were noticed and corrected
 
 
+def test_a_misspelt_little_word_is_read_as_that_word_not_as_something_no_clause_says(kb: KnowledgeBase):
+    result = kb.ask("am i alowed to blog about my job")
+    assert result.corrected == {"alowed": "allowed"} and result.confident
+
+
 def test_real_words_are_not_corrected_into_policy_words(kb: KnowledgeBase):
     # "evening" is close to "venting" and "morning" to "moaning"; neither is a typo.
     assert kb.ask("parents evening tomorrow morning").corrected == {}

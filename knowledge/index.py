@@ -29,8 +29,10 @@ CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carer
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
 SHORT_CLAUSE_WORDS = 8  # clauses shorter than this ("Approve account creation") lose part of their score
-REFERENCE_PRIOR = 0.6  # glossaries and filled-in forms describe things; they rarely say what staff should do
+REFERENCE_PRIOR = 0.6  # glossaries, filled-in forms and lists of examples describe things; they rarely say what
+# staff should do
 _REFERENCE_HEADING = re.compile(r"\b(definitions?|glossary|form)\b", re.IGNORECASE)
+_EXAMPLES = re.compile(r"^\W*(?:\d+(?:\.\d+)*\s+)?examples? of\b[^.]*\binclude", re.IGNORECASE)  # a list of examples
 ENGLISH_WORDS_FILE = Path(__file__).parent / "data" / "english_words.txt"
 
 
@@ -100,8 +102,9 @@ class ClauseIndex:
         norm = K1 * (1 - B + B * lengths / average)
         # BM25 favours very short clauses; a list item of three words rarely answers a question by itself.
         prior = np.minimum(1.0, text_words / SHORT_CLAUSE_WORDS) ** 0.5
-        reference = np.fromiter((bool(_REFERENCE_HEADING.search(c.headings or c.title)) for c in self.clauses),
-                                dtype=bool, count=len(self.clauses))
+        reference = np.fromiter((bool(_REFERENCE_HEADING.search(c.headings or c.title)
+                                      or _EXAMPLES.search(c.context) or _EXAMPLES.search(c.text))
+                                 for c in self.clauses), dtype=bool, count=len(self.clauses))
         prior = np.where(reference, prior * REFERENCE_PRIOR, prior)
         self.idf: dict[str, float] = {}
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}

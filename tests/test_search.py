@@ -53,6 +53,12 @@ def test_a_misspelt_little_word_is_read_as_that_word_not_as_something_no_clause_
     assert result.corrected == {"alowed": "allowed"} and result.confident
 
 
+def test_a_list_of_examples_gives_way_to_a_clause_that_says_what_to_do(kb: KnowledgeBase):
+    answers = kb.ask("am i allowed to blog about my job").answers
+    assert not answers[0].clause.text.lower().startswith("examples of")  # "Examples of social media websites…"
+    assert any("disclaimer" in a.clause.text for a in answers[:2])
+
+
 def test_real_words_are_not_corrected_into_policy_words(kb: KnowledgeBase):
     # "evening" is close to "venting" and "morning" to "moaning"; neither is a typo.
     assert kb.ask("parents evening tomorrow morning").corrected == {}

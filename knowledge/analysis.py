@@ -32,7 +32,7 @@ until up very was wasn't we we'd we'll we're we've were weren't what what's when
 while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
-e g eg etc ie s t allowed fine alright able anyone someone something thing things
+e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm

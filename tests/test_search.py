@@ -59,6 +59,11 @@ def test_a_list_of_examples_gives_way_to_a_clause_that_says_what_to_do(kb: Knowl
     assert any("disclaimer" in a.clause.text for a in answers[:2])
 
 
+def test_need_and_put_frame_a_question_and_are_not_what_it_asks_about(kb: KnowledgeBase):
+    # Like "must" and "get": a clause that merely says "need" and "put" is not the answer on disclaimers.
+    assert "disclaimer" in kb.ask("do i need to put a disclaimer on my twitter").answers[0].clause.text
+
+
 def test_real_words_are_not_corrected_into_policy_words(kb: KnowledgeBase):
     # "evening" is close to "venting" and "morning" to "moaning"; neither is a typo.
     assert kb.ask("parents evening tomorrow morning").corrected == {}

@@ -41,6 +41,9 @@ ROUTES: tuple[Route, ...] = (
     _route(INCIDENT_REPORT, "@report_verb", "incident @offensive @defamation @abuse concern worrying post @post"),
     # ... something false or offensive about the person, a colleague or the school ...
     _route(INCIDENT_REPORT, "@defamation @offensive", "me my i colleague @colleague school teacher staff @head"),
+    # ... a picture or post of the person put out without their permission ("posted a video of me without my
+    # permission") ...
+    _route(INCIDENT_REPORT, "@image @post", "@targeted", "without"),
     # ... or a worrying post or message.
     _route(INCIDENT_REPORT, "worrying worried concerning concerned disturbing alarming",
            "@post @message @image @social_media"),

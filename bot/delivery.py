@@ -127,6 +127,7 @@ class Delivery:
 
     async def _deliver(self, message: OutboxMessage) -> int:
         attempts = message.attempts + 1
+        spent = late_replies.spent(message.message)  # what is kept of it once it has gone, or been given up on
         sender = self.senders[message.platform]
         try:
             earlier = await asyncio.to_thread(self._earlier_ref, message.updates) if message.updates else ""
@@ -143,17 +144,16 @@ class Delivery:
             log.warning("outbox %s: will retry in %ss (%s)", message.id, int(delay.total_seconds()), later)
             await asyncio.to_thread(self._record, outbox.mark_retry, message_id=message.id, attempts=attempts,
                                     error=str(later), now=self.clock(), delay=delay, claim=message.claim,
-                                    content=late_replies.spent(message.message))
+                                    content=spent)
             return 0
         except Undeliverable as problem:
             log.error("outbox %s to %s on %s cannot be delivered: %s", message.id, message.target_kind,
                       message.platform, problem)
             await asyncio.to_thread(self._record, outbox.mark_failed, message_id=message.id, attempts=attempts,
-                                    error=str(problem), claim=message.claim,
-                                    content=late_replies.spent(message.message))
+                                    error=str(problem), claim=message.claim, content=spent)
             return 0
         await asyncio.to_thread(self._record, outbox.mark_sent, message_id=message.id, external_ref=ref,
-                                now=self.clock(), content=late_replies.spent(message.message))
+                                now=self.clock(), content=spent)
         return 1
 
     async def _landed_before(self, sender: Sender, message: OutboxMessage) -> str:

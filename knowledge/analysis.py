@@ -96,11 +96,23 @@ class Vocabulary:
     # none, so the phrase scan looks at them once instead of once per possible phrase length.
     stem_starts: dict[str, int] = field(init=False, default_factory=dict)
     word_starts: dict[str, int] = field(init=False, default_factory=dict)
+    # Which words can start a phrase at all: alone (a one-word entry), or followed by a given next word. Common
+    # words start many phrases ("of" starts "of me"), so a position is looked at only when its next word fits.
+    single_starts: frozenset[str] = field(init=False, default=frozenset())
+    pair_starts: frozenset[tuple[str, str]] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
+        singles: set[str] = set()
+        pairs: set[tuple[str, str]] = set()
         for table, starts in ((self.phrases, self.stem_starts), (self.exact, self.word_starts)):
             for key in table:
                 starts[key[0]] = max(starts.get(key[0], 0), len(key))
+                if len(key) == 1:
+                    singles.add(key[0])
+                else:
+                    pairs.add((key[0], key[1]))
+        object.__setattr__(self, "single_starts", frozenset(singles))  # a frozen dataclass, completed here
+        object.__setattr__(self, "pair_starts", frozenset(pairs))
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
@@ -212,8 +224,12 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
     spans: list[tuple[int, int]] = []
     content = [w not in STOPWORDS for w in all_words]
     stem_starts, word_starts = vocab.stem_starts, vocab.word_starts
+    singles, pairs = vocab.single_starts, vocab.pair_starts
     # Most words start no phrase: find the ones that do in one pass, and look for phrases only there.
-    starting = [i for i, (s, w) in enumerate(zip(all_stems, all_words)) if s in stem_starts or w in word_starts]
+    starting = [i for i, (s, w, s2, w2) in enumerate(zip(all_stems, all_words, [*all_stems[1:], ""],
+                                                          [*all_words[1:], ""]))
+                if (s in stem_starts or w in word_starts)
+                and (s in singles or w in singles or (s, s2) in pairs or (w, w2) in pairs)]
     # Map each word position to its index among content words, so concept spans refer to content words.
     content_index: list[int] = []
     if starting:

@@ -84,7 +84,7 @@ def turn_key(payload: dict[str, Any]) -> str:
     if kind == "view_submission":
         form = lead_form(payload.get("view") or {})
         sent = form is not None and bool(form[2])  # one sent empty is shown again, to be filled in
-        return f"slack:form:{payload['trigger_id']}" if sent and payload.get("trigger_id") else ""
+        return _form_key(payload) if sent else ""
     if payload.get("command") == "/report" and "type" not in payload:
         return f"slack:command:{payload['trigger_id']}" if payload.get("trigger_id") else ""
     event = payload.get("event") if kind == "event_callback" else None
@@ -101,6 +101,10 @@ def _press_key(body: dict[str, Any]) -> str:
         pressed = bool(blocks.PRESS_ACTION.match(str(action.get("action_id", "")))) and \
             blocks.parse_value(str(action.get("value", ""))) is not None
     return f"slack:press:{body['trigger_id']}" if pressed and body.get("trigger_id") else ""
+
+
+def _form_key(body: dict[str, Any]) -> str:
+    return f"slack:form:{body['trigger_id']}" if body.get("trigger_id") else ""
 
 
 def lead_form(view: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -367,7 +371,7 @@ class SlackChannel:
             await ack(response_action="errors", errors={"detail": "Please write something here."})
             return
         await ack()
-        (action, reference, text), once = form, turn_key(body)
+        (action, reference, text), once = form, _form_key(body)  # the form was read above: not again
         user = (body.get("user") or {}).get("id", "")
         outcome, again = await self._kept_turn(context, await self._who(context, client, user), "", once,
                                                value={"lead": action, "reference": reference, "detail": text})

@@ -33,22 +33,31 @@ while who who's whom why why's with won't would wouldn't you you'd you'll you're
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
+difference differences define defined definition meaning meant count counts whats wat wot
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
-wondering wonder ever still anyway though maybe probably yeah yep nope hmm
+wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people
 """.split())  # chat fillers: staff type them, no clause means anything by them, and they would lower coverage
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                          "\u2014": "-", "\u00a0": " "})
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_DIGITS_S = re.compile(r"[0-9]s")  # "year 9s", "under 13s": a word `words` rewrites
+_DIGITS_S = re.compile(r"[0-9]s|\by(?:ea)?r?[0-9]")  # "year 9s", "under 13s", "yr11": words `words` rewrites
+_YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10": the year group, written as one word
+# The past forms of common verbs, which a stemmer leaves as they are: "took a photo" is "takes a picture".
+_IRREGULAR = {"took": "take", "taken": "take", "wrote": "write", "written": "write", "sent": "send",
+              "made": "make", "saw": "see", "seen": "see", "said": "say", "told": "tell", "thought": "think",
+              "kept": "keep", "gave": "give", "given": "give", "spoke": "speak", "spoken": "speak",
+              "knew": "know", "known": "know", "met": "meet", "brought": "bring", "caught": "catch",
+              "felt": "feel", "ran": "run", "began": "begin", "begun": "begin", "chose": "choose",
+              "chosen": "choose", "stole": "steal", "stolen": "steal", "hid": "hide", "hidden": "hide"}
 _STEMMER = Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """The Snowball stem of one lower-case word (cached: vocabularies are small and words repeat)."""
-    return _STEMMER.stemWord(word)
+    return _STEMMER.stemWord(_IRREGULAR.get(word, word))
 
 
 def normalise(text: str) -> str:
@@ -73,6 +82,9 @@ def words(text: str) -> list[str]:
             w = w[:-2]
         elif w[:1].isdigit() and w.endswith("s") and w[:-1].isdigit():
             w = w[:-1]  # "my year 9s", "under 13s": the year group, the age
+        elif w[:1] == "y" and (group := _YEAR_GROUP.fullmatch(w)):
+            out += ["year", group.group(1)]
+            continue
         out.append(w.replace("'", ""))
     return out
 

@@ -37,6 +37,18 @@ _RULE = re.compile(r"\b(must|should|shall|never|permits?|permitted|allowed|requi
                    r"encouraged|don'?t|do not|ensure|prohibited|may not|cannot|can only|will not|"
                    r"under no circumstances|need to|have to)\b")
 _RULE_LIST = re.compile(r"\bdo'?s\b|\bdon'?ts\b")
+DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that says what it is, not one that uses it
+# A question asking what something is: "what is a microblog", "what does the policy mean by", "what counts as
+# social media", "the difference between defamation and libel". "What is the rule on ..." asks for a rule.
+_ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? (?!(the|my|our|your|their|it|this|that|there|is|are)\b)"
+                           r"\w+( \w+){0,2}$|\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
+                           r"\bdefin(e|ition)\b|\bcounts? as\b|\bdifference between\b")
+# A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
+_DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
+                      r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
+_NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
+                           r"(social media )?(policy|policies|code of conduct)\b")
+_GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
                          r"acceptable|fine|alright|permitted)\b|\b(do|does) (i|we) (have|need) to\b|"
@@ -82,6 +94,8 @@ class KnowledgeBase:
         self.states_rule = [bool(_RULE.search(normalise(f"{c.context} {c.text}")))
                             or bool(_RULE_LIST.search(normalise(c.headings))) for c in self.clauses]
         self.sections = [(c.source, c.headings or c.title) for c in self.clauses]
+        self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or bool(_DEFINES.search(normalise(c.text)))
+                        for c in self.clauses]
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -107,6 +121,12 @@ class KnowledgeBase:
         if not text.strip():
             return Result(question, False, (), reason="empty")
         query = self.index.parse(text)
+        said = " ".join(query.words)
+        asks_meaning = bool(_ASKS_MEANING.search(said))
+        if asks_meaning and _NAMES_POLICY.search(said):
+            # "What does the policy mean by a microblog?" asks what a microblog is: the policy is where the answer
+            # is, not what the question is about, and clauses that say "this policy" would outrank the glossary.
+            query = self.index.parse(_NAMES_POLICY.sub(" ", said))
         dialog = route(query.analysed, query.words)
         if not query.analysed.concepts and all(s.isdigit() for s in query.analysed.stems):
             # Nothing but numbers ("2", a menu choice typed where there is no menu) would match section numbers
@@ -118,7 +138,7 @@ class KnowledgeBase:
             return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
                           truncated=truncated)
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
-        ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(" ".join(query.words))))
+        ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning)
         best = ranked[0]
         topic = self.vocab.topic(query.analysed.concepts)
         on_topic = topic != "other"
@@ -171,12 +191,15 @@ class KnowledgeBase:
                 matched[self.index.holding(concept, candidates)] += weight
         return (matched / total).tolist() if total else [0.0] * len(candidates)
 
-    def _rerank(self, scored: list[_Scored], asks_permission: bool = False) -> list[_Scored]:
+    def _rerank(self, scored: list[_Scored], asks_permission: bool = False,
+                asks_meaning: bool = False) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
         repeats part of it many times. A question asking whether something is allowed prefers, a little, the
         clauses that state rules over those that describe (introductions, risks, definitions)."""
         def key(s: _Scored) -> float:
             prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
+            if asks_meaning and self.defines[s.hit.doc]:
+                prior *= DEFINITION_PRIOR
             return s.hit.score * (0.5 + s.coverage) * prior
         keyed = sorted(((key(s), s) for s in scored), key=lambda ks: ks[0], reverse=True)
         return self._diversify(keyed)

@@ -30,6 +30,12 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("what happens if I break the policy", ("breach",)),
     # paraphrase: "by mistake" / "accidentally" is the policy's "inadvertently" (and its "mistakes")
     ("I took a picture of a pupil by mistake that could be misread, what now", ("inadvertently",)),
+    # "took" is "takes", "look dodgy out of context" is "could be misconstrued"
+    ("accidentally took a photo on my phone that could look dodgy out of context, what now", ("misconstrued",)),
+    # "on the hook" is the policy's "held vicariously responsible"
+    ("is the school legally on the hook for stuff staff post online?", ("vicariously",)),
+    # "what could happen to me if i break the social media policy" asks about the consequences of a breach
+    ("what could actually happen to me if i break the social media policy", ("breach",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)
@@ -202,6 +208,50 @@ def test_year_groups_written_as_plurals_are_pupils(kb: KnowledgeBase):
     assert "@pupil" in kb.index.parse("can i message my yr 10s").analysed.concepts
 
 
+@pytest.mark.parametrize("question", ["can I text my yr11s revision reminders", "can i text my y11 class",
+                                      "can i text year11 about coursework"])
+def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question: str):
+    assert "@pupil" in kb.index.parse(question).analysed.concepts
+    assert "text messaging to pupils" in texts(kb.ask(question))
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("wat is geo tagging", "the ability to add geographical or location data"),
+    ("what's the difference between defamation and libel", "defamation is the act of making a statement"),
+    ("what does the policy mean by a microblog", "work on the same premise as"),
+    ("whats a wiki", "is a web site developed collaboratively"),
+])
+def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says_what_it_is(
+        kb: KnowledgeBase, question: str, wanted: str):
+    result = kb.ask(question)
+    assert result.confident
+    assert wanted in result.answers[0].clause.text.lower()
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("what is geo tagging", True),
+    ("whats a microblog", True),
+    ("what counts as social media", True),
+    ("what do you mean by a closed profile", True),
+    ("what is the rule on friend requests", False),  # a rule, not a meaning
+    ("what are the rules on photos", False),
+    ("what is my responsibility for the school page", False),
+])
+def test_questions_asking_what_something_means_are_recognised(question: str, asks: bool):
+    from knowledge.analysis import words
+    from knowledge.search import _ASKS_MEANING
+    assert bool(_ASKS_MEANING.search(" ".join(words(question)))) == asks
+
+
+def test_clauses_that_say_what_something_is_are_told_apart(kb: KnowledgeBase):
+    defines = {c.text[:40]: flag for c, flag in zip(kb.clauses, kb.defines)}
+    assert defines["Remember that defamation is the act of m"]
+    assert defines["Social media is a broad term for any kin"]
+    # "refer to", "by means of" and "other means" are not definitions.
+    assert not any(flag for text, flag in defines.items() if text.startswith("Personal communications which do not"))
+    assert not any(flag for text, flag in defines.items() if text.startswith("On leaving QEII"))
+
+
 def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: KnowledgeBase):
     concepts = lambda text: set(analyse(text, kb.vocab).concepts)
     assert "@family" not in concepts("issues relating to work")  # "relatives" is family; "relating" is not
@@ -286,3 +336,12 @@ def test_words_drop_possessives_and_year_group_plurals_and_leave_plain_text_alon
     from knowledge.analysis import words
     assert words("My Pupil’s year 9s can't see it") == ["my", "pupil", "year", "9", "cant", "see", "it"]
     assert words("Staff must decline 1990 requests.") == ["staff", "must", "decline", "1990", "requests"]
+    assert words("my yr11s and Y7") == ["my", "year", "11", "and", "year", "7"]
+    assert words("yes yesterday y2k year") == ["yes", "yesterday", "y2k", "year"]
+
+
+def test_past_forms_of_common_verbs_match_the_present():
+    from knowledge.analysis import stem
+    assert stem("took") == stem("taken") == stem("takes")
+    assert stem("wrote") == stem("written") == stem("writing")
+    assert stem("sent") == stem("sends")

@@ -145,6 +145,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("I need to report something nasty a parent posted about me", "incident_report"),
     ("a pupil has sent me a worrying message on snapchat", "incident_report"),
     ("a pupil posted a video of me on tiktok without my permission", "incident_report"),
+    ("theres a tiktok going round calling our school a dump, want to report it", "incident_report"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post
     ("a year 10 student sent me a friend request", "friend_request"),
     ("my ex-pupil wants to follow me", "friend_request"),

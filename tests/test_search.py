@@ -34,6 +34,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("accidentally took a photo on my phone that could look dodgy out of context, what now", ("misconstrued",)),
     # "on the hook" is the policy's "held vicariously responsible"
     ("is the school legally on the hook for stuff staff post online?", ("vicariously",)),
+    # an opinion is a view; lunch is part of the school day
+    ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
+    ("can i go on fb on my phone at lunch", ("school day", "at work")),
     # "what could happen to me if i break the social media policy" asks about the consequences of a breach
     ("what could actually happen to me if i break the social media policy", ("breach",)),
 ])
@@ -99,6 +102,7 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "How much annual leave do support staff get?",
     "what's the wifi password for the staff laptops",
     "what should my email signature say",
+    "what screen time limits should we be recommending to parents of reception kids",  # not "screen employees"
 ])
 def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
     result = kb.ask(question)

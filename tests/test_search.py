@@ -34,6 +34,12 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("accidentally took a photo on my phone that could look dodgy out of context, what now", ("misconstrued",)),
     # "on the hook" is the policy's "held vicariously responsible"
     ("is the school legally on the hook for stuff staff post online?", ("vicariously",)),
+    # resharing is repeating what came from another source
+    ("if i reshare someone elses post and it turns out to be untrue, is that on me?", ("repeating libellous",)),
+    # what staff look at on the school network is their use of its internet services
+    ("does school monitor our emails and what we look at on the school network?", ("monitors usage",)),
+    # an account pretending to be you is abuse aimed at you
+    ("someone made a fake insta account pretending to be me", ("abuse you receive",)),
     # an opinion is a view; lunch is part of the school day
     ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
     ("can i go on fb on my phone at lunch", ("school day", "at work")),
@@ -150,6 +156,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("a pupil has sent me a worrying message on snapchat", "incident_report"),
     ("a pupil posted a video of me on tiktok without my permission", "incident_report"),
     ("theres a tiktok going round calling our school a dump, want to report it", "incident_report"),
+    ("someone has made an account pretending to be me", "incident_report"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post
     ("a year 10 student sent me a friend request", "friend_request"),
     ("my ex-pupil wants to follow me", "friend_request"),

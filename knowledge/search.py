@@ -48,6 +48,8 @@ _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|
                       r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
+OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
+_FOR_PARENTS = re.compile(r"\W*parents\b")
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
@@ -94,6 +96,9 @@ class KnowledgeBase:
         self.states_rule = [bool(_RULE.search(normalise(f"{c.context} {c.text}")))
                             or bool(_RULE_LIST.search(normalise(c.headings))) for c in self.clauses]
         self.sections = [(c.source, c.headings or c.title) for c in self.clauses]
+        # Clauses telling parents what to do ("Parents should not post ..."): staff ask about them only when they
+        # ask about parents; otherwise "can I post a picture of the kids" would be answered with the parents' rule.
+        self.for_parents = [bool(_FOR_PARENTS.match(normalise(c.text))) for c in self.clauses]
         self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or bool(_DEFINES.search(normalise(c.text)))
                         for c in self.clauses]
 
@@ -138,7 +143,8 @@ class KnowledgeBase:
             return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
                           truncated=truncated)
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
-        ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning)
+        ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
+                              about_parents="@parent" in query.analysed.concepts)
         best = ranked[0]
         topic = self.vocab.topic(query.analysed.concepts)
         on_topic = topic != "other"
@@ -191,13 +197,17 @@ class KnowledgeBase:
                 matched[self.index.holding(concept, candidates)] += weight
         return (matched / total).tolist() if total else [0.0] * len(candidates)
 
-    def _rerank(self, scored: list[_Scored], asks_permission: bool = False,
-                asks_meaning: bool = False) -> list[_Scored]:
+    def _rerank(self, scored: list[_Scored], asks_permission: bool = False, asks_meaning: bool = False,
+                about_parents: bool = True) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
         repeats part of it many times. A question asking whether something is allowed prefers, a little, the
-        clauses that state rules over those that describe (introductions, risks, definitions)."""
+        clauses that state rules over those that describe (introductions, risks, definitions); one asking what
+        something is prefers the clauses that say what things are; a rule for parents gives way unless the
+        question is about parents."""
         def key(s: _Scored) -> float:
             prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
+            if self.for_parents[s.hit.doc] and not about_parents:
+                prior *= OTHERS_RULE_PRIOR
             if asks_meaning and self.defines[s.hit.doc]:
                 prior *= DEFINITION_PRIOR
             return s.hit.score * (0.5 + s.coverage) * prior

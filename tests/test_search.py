@@ -255,6 +255,13 @@ def test_questions_asking_what_something_means_are_recognised(question: str, ask
     assert bool(_ASKS_MEANING.search(" ".join(words(question)))) == asks
 
 
+def test_a_rule_for_parents_gives_way_to_the_staff_rule_unless_the_question_is_about_parents(kb: KnowledgeBase):
+    staff = kb.ask("is it ok to put a sports day pic on my own insta if you cant really see the kids faces")
+    assert "upload student pictures online" in staff.answers[0].clause.text
+    parents = kb.ask("can parents post pictures of other children on facebook")
+    assert parents.answers[0].clause.text.startswith("Parents are not expected to post pictures")
+
+
 def test_clauses_that_say_what_something_is_are_told_apart(kb: KnowledgeBase):
     defines = {c.text[:40]: flag for c, flag in zip(kb.clauses, kb.defines)}
     assert defines["Remember that defamation is the act of m"]

@@ -33,7 +33,7 @@ while who who's whom why why's with won't would wouldn't you you'd you'll you're
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
-difference differences define defined definition meaning meant count counts whats wat wot supposed
+difference differences define defined definition meaning meant count counts whats wat wot supposed whos
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything nothing else elses

@@ -40,6 +40,12 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("does school monitor our emails and what we look at on the school network?", ("monitors usage",)),
     # an account pretending to be you is abuse aimed at you
     ("someone made a fake insta account pretending to be me", ("abuse you receive",)),
+    # moving to another school is leaving; "mates" are friends; "the ok" is approval
+    ("Im moving to another school at Christmas. Can I keep in touch with my old tutor group on snap?",
+     ("on leaving qeii's service",)),
+    ("me and one of the mums were mates before her kid started here, do i have to unfriend her",
+     ("recent pupils or parents/carers",)),
+    ("who gives the ok before we put photos of the children on the school twitter", ("permission to use any",)),
     # an opinion is a view; lunch is part of the school day
     ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
     ("can i go on fb on my phone at lunch", ("school day", "at work")),

@@ -44,13 +44,13 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _DIGITS_S = re.compile(r"[0-9]s|\by(?:ea)?r?[0-9]")  # "year 9s", "under 13s", "yr11": words `words` rewrites
 _YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10": the year group, written as one word
-# The past forms of common verbs, which a stemmer leaves as they are: "took a photo" is "takes a picture".
-_IRREGULAR = {"took": "take", "taken": "take", "wrote": "write", "written": "write", "sent": "send",
-              "made": "make", "saw": "see", "seen": "see", "said": "say", "told": "tell", "thought": "think",
-              "kept": "keep", "gave": "give", "given": "give", "spoke": "speak", "spoken": "speak",
-              "knew": "know", "known": "know", "met": "meet", "brought": "bring", "caught": "catch",
-              "felt": "feel", "ran": "run", "began": "begin", "begun": "begin", "chose": "choose",
-              "chosen": "choose", "stole": "steal", "stolen": "steal", "hid": "hide", "hidden": "hide"}
+# The past forms of verbs with a meaning of their own, which a stemmer leaves as they are: "wrote a post" is
+# "writes", "sent me a message" is "send". Light verbs ("took a photo", "kept", "made", "gave") are left alone:
+# matched with "take steps", "take control" and "make sure" they would find clauses by a word that means little.
+_IRREGULAR = {"wrote": "write", "written": "write", "sent": "send", "saw": "see", "seen": "see", "said": "say",
+              "told": "tell", "thought": "think", "spoke": "speak", "spoken": "speak", "knew": "know",
+              "met": "meet", "caught": "catch", "felt": "feel", "chose": "choose", "chosen": "choose",
+              "stole": "steal", "stolen": "steal", "hid": "hide", "hidden": "hide"}
 _STEMMER = Stemmer.Stemmer("english")
 
 

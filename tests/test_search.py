@@ -30,7 +30,7 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("what happens if I break the policy", ("breach",)),
     # paraphrase: "by mistake" / "accidentally" is the policy's "inadvertently" (and its "mistakes")
     ("I took a picture of a pupil by mistake that could be misread, what now", ("inadvertently",)),
-    # "took" is "takes", "look dodgy out of context" is "could be misconstrued"
+    # "look dodgy out of context" is "could be misconstrued"
     ("accidentally took a photo on my phone that could look dodgy out of context, what now", ("misconstrued",)),
     # "on the hook" is the policy's "held vicariously responsible"
     ("is the school legally on the hook for stuff staff post online?", ("vicariously",)),
@@ -365,8 +365,9 @@ def test_words_drop_possessives_and_year_group_plurals_and_leave_plain_text_alon
     assert words("yes yesterday y2k year") == ["yes", "yesterday", "y2k", "year"]
 
 
-def test_past_forms_of_common_verbs_match_the_present():
+def test_past_forms_of_verbs_match_the_present_but_light_verbs_are_left_alone():
     from knowledge.analysis import stem
-    assert stem("took") == stem("taken") == stem("takes")
     assert stem("wrote") == stem("written") == stem("writing")
     assert stem("sent") == stem("sends")
+    # "took a photo" must not find "steps you can take" and "take control of your images" by "take"
+    assert stem("took") != stem("take")

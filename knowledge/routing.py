@@ -51,8 +51,9 @@ ROUTES: tuple[Route, ...] = (
            "@post @message @image @social_media"),
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
-    # "start an instagram for the school library", "open a YouTube channel for the science dept"
-    _route(ACCOUNT_REQUEST, "@create open make run =doing =going",
+    # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
+    # facebook page for the pta"
+    _route(ACCOUNT_REQUEST, "@create open make run =doing =going =want =wants",
            "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page",
            "school class department dept pta club team library form year residential trip official sixth "
            "subject @pupil @parent"),

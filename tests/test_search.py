@@ -163,6 +163,8 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("a pupil posted a video of me on tiktok without my permission", "incident_report"),
     ("theres a tiktok going round calling our school a dump, want to report it", "incident_report"),
     ("someone has made an account pretending to be me", "incident_report"),
+    ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),
+    ("we want an instagram page for the school choir", "account_request"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post
     ("a year 10 student sent me a friend request", "friend_request"),
     ("my ex-pupil wants to follow me", "friend_request"),

@@ -36,7 +36,8 @@ e g eg etc ie s t allowed fine alright able anyone someone something thing thing
 difference differences define defined definition meaning meant count counts whats wat wot supposed whos
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
-wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything nothing else elses
+wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything
+nothing else elses
 """.split())  # chat fillers: staff type them, no clause means anything by them, and they would lower coverage
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",

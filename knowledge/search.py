@@ -40,8 +40,9 @@ _RULE_LIST = re.compile(r"\bdo'?s\b|\bdon'?ts\b")
 DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that says what it is, not one that uses it
 # A question asking what something is: "what is a microblog", "what does the policy mean by", "what counts as
 # social media", "the difference between defamation and libel". "What is the rule on ..." asks for a rule.
-_ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? (?!(the|my|our|your|their|it|this|that|there|is|are)\b)"
-                           r"\w+( \w+){0,2}$|\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
+_ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
+                           r"(?!(the|my|our|your|their|it|this|that|there|is|are)\b)\w+( \w+){0,2}$|"
+                           r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
                            r"\bdefin(e|ition)\b|\bcounts? as\b|\bdifference between\b")
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"

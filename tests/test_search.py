@@ -46,6 +46,11 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("me and one of the mums were mates before her kid started here, do i have to unfriend her",
      ("recent pupils or parents/carers",)),
     ("who gives the ok before we put photos of the children on the school twitter", ("permission to use any",)),
+    # not following the policy is a breach, not a follow on social media
+    ("what happens if i dont follow the social media policy", ("breach",)),
+    # reading staff emails is monitoring them; pictures of yourself are one's own image
+    ("can the school read my emails on its network", ("no expectation of privacy", "monitors usage")),
+    ("should i have photos of myself on my facebook profile", ("photographs of yourself",)),
     # an opinion is a view; lunch is part of the school day
     ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
     ("can i go on fb on my phone at lunch", ("school day", "at work")),
@@ -123,6 +128,7 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
 
 
 @pytest.mark.parametrize("question", [
+    "Do I still have to keep things confidential after I leave?",  # confidentiality: the policies' business too
     "Should my personal profile be set to private?",
     "Can I tag colleagues in photos?",
     "Who approves a new school Twitter account?",

@@ -51,6 +51,14 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # reading staff emails is monitoring them; pictures of yourself are one's own image
     ("can the school read my emails on its network", ("no expectation of privacy", "monitors usage")),
     ("should i have photos of myself on my facebook profile", ("photographs of yourself",)),
+    # a question about being unsure finds "if in doubt"; asking first is approval; not wanting a child
+    # photographed is an objection; a lesson of one's own is lesson time; an update is a review
+    ("should i post something if im not sure its ok", ("if in doubt",)),
+    ("can i name a colleague in a post without asking them", ("without their approval",)),
+    ("what if a dad doesnt want his son photographed", ("their wishes should be respected",)),
+    ("can i scroll instagram during my lessons", ("school day", "at work")),
+    ("how often does the social media policy get updated", ("reviewed annually",)),
+    ("how old do pupils have to be to join a school social media page", ("minimum age",)),
     # an opinion is a view; lunch is part of the school day
     ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
     ("can i go on fb on my phone at lunch", ("school day", "at work")),
@@ -292,6 +300,8 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@political" not in concepts("if you want to criticise, do it politely")
     assert "@manager" not in concepts("in the course of their employment")
     assert "@media" in concepts("a reporter from the local paper")  # not only "report"
+    assert "@work_time" not in concepts("which laws could i break")  # a break is time off only at break
+    assert "@work_time" in concepts("can i check facebook on my break")
     assert "@report_verb" in concepts("I want to report it")
     # The same words listed under two ideas name both.
     assert {"@monitor", "@access"} <= concepts("can I look through her profile")

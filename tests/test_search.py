@@ -59,6 +59,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("can i scroll instagram during my lessons", ("school day", "at work")),
     ("how often does the social media policy get updated", ("reviewed annually",)),
     ("how old do pupils have to be to join a school social media page", ("minimum age",)),
+    # one's own children are family, even when they are pupils
+    ("can i still message my own kids online if theyre pupils", ("family members",)),
     # an opinion is a view; lunch is part of the school day
     ("can i put my own opinion in a post on the official school page", ("personal opinions should not",)),
     ("can i go on fb on my phone at lunch", ("school day", "at work")),

@@ -105,6 +105,9 @@ class Vocabulary:
     # Ideas the policies deal with that are as often about something else ("complain about my timetable", "in
     # breach of contract"): a question is about online conduct with two of them, or one and a `domain` idea.
     conduct: frozenset[str] = frozenset()
+    # Words that name the domain only loosely ("online", "app", "contact"): "can parents pay for trips online" is not
+    # about online conduct, so a `domain` idea named only in such words counts like a `conduct` one.
+    loose: frozenset[str] = frozenset()
     # The longest phrase that can start at a stem (stem_starts) or a written word (word_starts): most words start
     # none, so the phrase scan looks at them once instead of once per possible phrase length.
     stem_starts: dict[str, int] = field(init=False, default_factory=dict)
@@ -164,16 +167,24 @@ class Vocabulary:
             (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
             for cue, targets in data.get("question_types", {}).items())
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
-        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct)
+        loose = frozenset(w for entry in data.get("domain", {}).get("loose", []) for w in words(entry))
+        return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
+                   loose)
 
-    def topic(self, concepts: Iterable[str]) -> str:
+    def topic(self, concepts: Iterable[str], analysed: "Analysed | None" = None) -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
         `conduct` ideas), "conduct" (one `conduct` idea: "complain", "in breach" are as often about other things), or
-        "other"."""
+        "other". Given the analysed question, a `domain` idea named only in `loose` words counts as a `conduct` one."""
         named = set(concepts)
+        loosely: set[str] = set()
+        if analysed is not None and self.loose and named & self.domain:
+            firmly = {c for c, (start, end) in zip(analysed.concepts, analysed.concept_spans) if c in self.domain
+                      and (start < 0 or any(analysed.surface[i] not in self.loose for i in range(start, end)))}
+            loosely = (named & self.domain) - firmly
+            named -= loosely
         if named & self.domain:
             return "online"
-        conduct = len(named & self.conduct)
+        conduct = len(named & self.conduct) + len(loosely)
         return "online" if conduct >= 2 else "conduct" if conduct else "other"
 
     def answer_terms(self, question_words: list[str]) -> list[str]:

@@ -160,6 +160,29 @@ def test_a_question_whose_only_link_to_the_policies_is_a_word_used_of_other_thin
     assert not result.confident and result.reason == "not_covered"
 
 
+@pytest.mark.parametrize("question", [
+    "Can parents pay for trips online?",
+    "How do I share my lesson plans with my department?",
+    "Who do I contact about the school newsletter?",
+])
+def test_a_question_that_names_the_online_world_only_loosely_needs_more_of_it_covered(kb: KnowledgeBase,
+                                                                                     question: str):
+    query = kb.index.parse(question)
+    assert kb.vocab.topic(query.analysed.concepts, query.analysed) == "conduct"
+    assert not kb.ask(question).confident
+
+
+@pytest.mark.parametrize("question", [
+    "are the rules for how we behave online any different from in school",
+    "does gaming count? i play minecraft online in the evenings",
+    "can i share photos of my class on facebook",  # "share" is loose, "facebook" is not
+])
+def test_a_question_about_conduct_online_is_still_answered(kb: KnowledgeBase, question: str):
+    query = kb.index.parse(question)
+    assert kb.vocab.topic(query.analysed.concepts, query.analysed) == "online"
+    assert kb.ask(question).confident
+
+
 @pytest.mark.parametrize("question, wanted", [
     ("what happens if i break the policy", "seriousness of the breach"),
     ("what happens if i breach the code of conduct", "seriousness of the breach"),

@@ -52,9 +52,9 @@ ROUTES: tuple[Route, ...] = (
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
-    # facebook page for the pta"
-    _route(ACCOUNT_REQUEST, "@create open make run =doing =going =want =wants",
-           "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page",
+    # facebook page for the pta", "we'd like a blog for the library"
+    _route(ACCOUNT_REQUEST, "@create open make run =doing =going =want =wants =id =wed",
+           "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog",
            "school class department dept pta club team library form year residential trip official sixth "
            "subject @pupil @parent"),
     _route(ACCOUNT_REQUEST, "business", "case"),

@@ -59,6 +59,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("can i scroll instagram during my lessons", ("school day", "at work")),
     ("how often does the social media policy get updated", ("reviewed annually",)),
     ("how old do pupils have to be to join a school social media page", ("minimum age",)),
+    # txt is text; which other policies to read is a question about the policy itself
+    ("can i txt a yr 9 about the trip tmrw", ("text messaging to pupils",)),
+    ("which other policies should i read with this one", ("read in conjunction with",)),
     # one's own children are family, even when they are pupils
     ("can i still message my own kids online if theyre pupils", ("family members",)),
     # an opinion is a view; lunch is part of the school day
@@ -202,6 +205,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("a pupil posted a video of me on tiktok without my permission", "incident_report"),
     ("theres a tiktok going round calling our school a dump, want to report it", "incident_report"),
     ("someone has made an account pretending to be me", "incident_report"),
+    ("we'd like a blog for the school choir, how do we get one", "account_request"),
     ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),
     ("we want an instagram page for the school choir", "account_request"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post

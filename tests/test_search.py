@@ -62,6 +62,15 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # txt is text; which other policies to read is a question about the policy itself
     ("can i txt a yr 9 about the trip tmrw", ("text messaging to pupils",)),
     ("which other policies should i read with this one", ("read in conjunction with",)),
+    # not following the rules is a breach; posting without your name is anonymity; a badge is branding; a hoodie
+    # is school clothing; future employers are a career; refusing a request is declining it
+    ("what happens if i dont follow the social media rules", ("disciplinary", "breach")),
+    ("can i post on the school page without giving my name", ("declare who they are",)),
+    ("can i put the school badge on my personal profile", ("school logo",)),
+    ("can i post a selfie in my school hoodie", ("school logos",)),
+    ("could what i post now affect getting a job later", ("future employers",)),
+    ("a pupil wants to follow me on tiktok, how do i refuse", ("ignore",)),
+    ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
     # one's own children are family, even when they are pupils
     ("can i still message my own kids online if theyre pupils", ("family members",)),
     # an opinion is a view; lunch is part of the school day

@@ -2,9 +2,10 @@
 
 The held-out questions (tests/data/heldout_questions.jsonl) were written apart from the search code, from the
 policies alone, so they show how search does on questions nobody tuned it for. The blind questions
-(tests/data/blind_questions.jsonl) were written the same way later, by two helpers who saw neither the code nor the
-other sets: the first 110 were then used to find what search missed, the last 90 only to check the fixes. The
-floors sit a little below the figures measured when they were set, to catch a change that makes search worse.
+(tests/data/blind_questions.jsonl) were written the same way later, in four batches (110 in staff's chat style,
+90 mixed, 80 and 100 in the style of a staff FAQ), by helpers who saw neither the code nor the other sets; each
+batch was first scored untouched and then used to find what search missed. The floors sit a little below the
+figures measured when they were set, to catch a change that makes search worse.
 """
 from __future__ import annotations
 
@@ -29,10 +30,10 @@ def test_held_out_questions(kb: KnowledgeBase):
 
 def test_blind_questions(kb: KnowledgeBase):
     figures = measure(kb, load_questions(BLIND))
-    assert figures["top1"] >= 0.68 and figures["top3"] >= 0.83, figures
-    assert figures["oos_declined"] >= 0.82, figures
-    assert figures["false_declines"] <= 4, figures
-    assert figures["dialogs"] >= 0.9, figures
+    assert figures["top1"] >= 0.71 and figures["top3"] >= 0.88, figures
+    assert figures["oos_declined"] >= 0.84, figures
+    assert figures["false_declines"] <= 5, figures
+    assert figures["dialogs"] >= 0.95, figures
 
 
 @pytest.mark.skipif(not DEV.exists(), reason="the shared question set is beside the project only in the workspace")

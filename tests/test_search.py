@@ -340,7 +340,7 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@media" in concepts("a reporter from the local paper")  # not only "report"
     assert "@work_time" not in concepts("which laws could i break")  # a break is time off only at break
     assert "@work_time" in concepts("can i check facebook on my break")
-    assert {"@opinion", "@reputation"} <= concepts("can i write a review of my school")  # a review is a view
+    assert "@opinion" in concepts("can i write a review of my school")  # a review is a view
     assert "@report_verb" in concepts("I want to report it")
     # The same words listed under two ideas name both.
     assert {"@monitor", "@access"} <= concepts("can I look through her profile")

@@ -142,6 +142,8 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "what's the wifi password for the staff laptops",
     "what should my email signature say",
     "what screen time limits should we be recommending to parents of reception kids",  # not "screen employees"
+    "who do i ask about my pension",  # asking who to ask is not asking about the policy
+    "not sure what time the trip leaves, who do i ask",
 ])
 def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
     result = kb.ask(question)
@@ -150,6 +152,7 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
 
 
 @pytest.mark.parametrize("question", [
+    "who do i ask if i dont understand the policy",  # a question about the policy itself
     "Do I still have to keep things confidential after I leave?",  # confidentiality: the policies' business too
     "Should my personal profile be set to private?",
     "Can I tag colleagues in photos?",

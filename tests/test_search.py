@@ -218,6 +218,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("theres a tiktok going round calling our school a dump, want to report it", "incident_report"),
     ("someone has made an account pretending to be me", "incident_report"),
     ("we'd like a blog for the school choir, how do we get one", "account_request"),
+    ("how do i get a facebook page for the drama dept approved", "account_request"),
     ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),
     ("we want an instagram page for the school choir", "account_request"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post

@@ -71,6 +71,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("could what i post now affect getting a job later", ("future employers",)),
     ("a pupil wants to follow me on tiktok, how do i refuse", ("ignore",)),
     ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
+    # finding where a pupil lives is locating them; abt is about
+    ("pupil not been in for days, can i use their snap to find where they live", ("locate or meet",)),
+    ("can i text a yr 10 abt their coursework", ("text messaging to pupils",)),
     # one's own children are family, even when they are pupils
     ("can i still message my own kids online if theyre pupils", ("family members",)),
     # an opinion is a view; lunch is part of the school day

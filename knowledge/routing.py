@@ -1,8 +1,8 @@
 """Which guided dialog, if any, fits a message: declared as data, matched on the terms a message mentions.
 
-A route fires when every one of its groups has a term in the message. Terms are stems, concepts from the
-staff vocabulary ("@abuse"), plain words ("me"), or exact word forms ("=doing": "doing" but not "do", whose
-stem it shares and which nearly every question has). The first dialog with a firing route wins, so a message
+A route fires when every one of its groups has a term in the message and none of its `unless` terms is there.
+Terms are stems, concepts from the staff vocabulary ("@abuse"), plain words ("me"), or exact word forms
+("=doing": "doing" but not "do", whose stem it shares and which nearly every question has). The first dialog with a firing route wins, so a message
 about abuse from a parent is an incident before it is a friend-request question.
 """
 from __future__ import annotations
@@ -18,20 +18,28 @@ FRIEND_REQUEST = "friend_request"
 ACCOUNT_REQUEST = "account_request"
 
 PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head")
+ACCOUNT_WORDS = "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog"
+ACCOUNT_OWNERS = ("school class department dept pta club team library form year residential trip official sixth "
+                  "subject @pupil @parent")
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A dialog and the groups of terms that together suggest it."""
+    """A dialog and the groups of terms that together suggest it, unless the message has one of `unless`."""
 
     dialog: str
     groups: tuple[frozenset[str], ...]
+    unless: frozenset[str] = frozenset()
 
 
-def _route(dialog: str, *groups: str) -> Route:
-    """Build a route from space-separated groups; plain words are stemmed, concepts kept as they are."""
-    return Route(dialog, tuple(
-        frozenset(t if t.startswith(("@", "=")) else stem(t) for t in group.split()) for group in groups))
+def _terms(group: str) -> frozenset[str]:
+    """Space-separated terms; plain words are stemmed, concepts and exact forms kept as they are."""
+    return frozenset(t if t.startswith(("@", "=")) else stem(t) for t in group.split())
+
+
+def _route(dialog: str, *groups: str, unless: str = "") -> Route:
+    """Build a route from space-separated groups of terms."""
+    return Route(dialog, tuple(_terms(group) for group in groups), _terms(unless))
 
 
 ROUTES: tuple[Route, ...] = (
@@ -53,10 +61,10 @@ ROUTES: tuple[Route, ...] = (
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
     # facebook page for the pta", "we'd like a blog for the library"
-    _route(ACCOUNT_REQUEST, "@create open make run =doing =going =want =wants =id =wed",
-           "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog",
-           "school class department dept pta club team library form year residential trip official sixth "
-           "subject @pupil @parent"),
+    _route(ACCOUNT_REQUEST, "@create open make run =doing =going =want =wants =id =wed =thinking =planning",
+           ACCOUNT_WORDS, ACCOUNT_OWNERS),
+    # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
+    _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),
 )
 
@@ -66,6 +74,6 @@ def route(analysed: Analysed, message_words: Sequence[str]) -> str | None:
     present = {*analysed.stems, *analysed.concepts, *(stem(w) for w in message_words),
                *(f"={w.lower()}" for w in message_words)}
     for candidate in ROUTES:
-        if all(group & present for group in candidate.groups):
+        if all(group & present for group in candidate.groups) and not candidate.unless & present:
             return candidate.dialog
     return None

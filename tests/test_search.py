@@ -71,6 +71,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("could what i post now affect getting a job later", ("future employers",)),
     ("a pupil wants to follow me on tiktok, how do i refuse", ("ignore",)),
     ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
+    # passing a concern on is reporting it
+    ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about
     ("pupil not been in for days, can i use their snap to find where they live", ("locate or meet",)),
     ("can i text a yr 10 abt their coursework", ("text messaging to pupils",)),
@@ -222,6 +224,9 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("someone has made an account pretending to be me", "incident_report"),
     ("we'd like a blog for the school choir, how do we get one", "account_request"),
     ("how do i get a facebook page for the drama dept approved", "account_request"),
+    ("can the pta have a facebook page, who signs it off", "account_request"),
+    ("thinking of a youtube channel for the dance club, who approves it", "account_request"),
+    ("who approves photos for the school facebook page", None),  # a picture's approval, not a page's
     ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),
     ("we want an instagram page for the school choir", "account_request"),
     ("can i post a photo of me at the staff party", None),  # a picture of themselves, theirs to post

@@ -2,8 +2,9 @@
 
 A route fires when every one of its groups has a term in the message and none of its `unless` terms is there.
 Terms are stems, concepts from the staff vocabulary ("@abuse"), plain words ("me"), or exact word forms
-("=doing": "doing" but not "do", whose stem it shares and which nearly every question has). The first dialog with a firing route wins, so a message
-about abuse from a parent is an incident before it is a friend-request question.
+("=doing": "doing" but not "do", whose stem it shares and which nearly every question has). The first dialog
+with a firing route wins, so a message about abuse from a parent is an incident before it is a friend-request
+question.
 """
 from __future__ import annotations
 

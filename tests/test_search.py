@@ -71,6 +71,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("could what i post now affect getting a job later", ("future employers",)),
     ("a pupil wants to follow me on tiktok, how do i refuse", ("ignore",)),
     ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
+    # adding colleagues as friends; "is it sensible" frames the question
+    ("Is it sensible to add colleagues as friends on my personal accounts?", ("inviting work colleagues",)),
     # passing a concern on is reporting it
     ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about
@@ -353,6 +355,9 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@work_time" not in concepts("which laws could i break")  # a break is time off only at break
     assert "@work_time" in concepts("can i check facebook on my break")
     assert "@opinion" in concepts("can i write a review of my school")  # a review is a view
+    # The policies' "staff members" are their readers; a question's "member of staff" is a colleague.
+    assert "@colleague" not in concepts("Staff members must decline friend requests from pupils")
+    assert "@colleague" in set(kb.index.parse("a member of staff is posting about me").analysed.concepts)
     assert "@report_verb" in concepts("I want to report it")
     # The same words listed under two ideas name both.
     assert {"@monitor", "@access"} <= concepts("can I look through her profile")

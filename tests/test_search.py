@@ -73,6 +73,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
     # adding colleagues as friends; "is it sensible" frames the question
     ("Is it sensible to add colleagues as friends on my personal accounts?", ("inviting work colleagues",)),
+    # pupils who left last summer are former pupils; a made-up username is anonymity
+    ("kids who left yr 11 last summer r 17 now, ok to add them on snap?", ("current or prior pupils",)),
+    ("can i post about school under a made-up username", ("anonymous posts",)),
     # passing a concern on is reporting it
     ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about

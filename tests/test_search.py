@@ -358,6 +358,7 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@work_time" not in concepts("which laws could i break")  # a break is time off only at break
     assert "@work_time" in concepts("can i check facebook on my break")
     assert "@opinion" in concepts("can i write a review of my school")  # a review is a view
+    assert "@opinion" not in concepts("when in doubt, get a second opinion")  # that is advice
     # The policies' "staff members" are their readers; a question's "member of staff" is a colleague.
     assert "@colleague" not in concepts("Staff members must decline friend requests from pupils")
     assert "@colleague" in set(kb.index.parse("a member of staff is posting about me").analysed.concepts)

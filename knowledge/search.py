@@ -55,7 +55,7 @@ _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
                          r"acceptable|fine|alright|permitted)\b|\b(do|does) (i|we) (have|need) to\b|"
-                         r"\ballowed to\b|\b(ok|okay) to\b")
+                         r"\ballowed to\b|\b(ok|okay) to\b|\b(banned|forbidden|prohibited|against the rules)\b")
 
 
 @dataclass(frozen=True, slots=True)

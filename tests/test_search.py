@@ -389,6 +389,7 @@ def test_clauses_that_state_rules_are_told_from_descriptions(kb: KnowledgeBase):
     ("am i allowed on insta at lunch", True),
     ("is it ok to tag colleagues", True),
     ("do we have to reply to comments", True),
+    ("is chatting to pupils on snapchat banned", True),
     ("who approves new school accounts?", False),
     ("what happens if a pupil posts something about me", False),
 ])

@@ -230,6 +230,8 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("we'd like a blog for the school choir, how do we get one", "account_request"),
     ("how do i get a facebook page for the drama dept approved", "account_request"),
     ("can the pta have a facebook page, who signs it off", "account_request"),
+    ("a yr 8 posted on snap that she wants to hurt herself, do i tell the dsl", "incident_report"),
+    ("what do i need to put in a request for a new school social media page", "account_request"),
     ("thinking of a youtube channel for the dance club, who approves it", "account_request"),
     ("who approves photos for the school facebook page", None),  # a picture's approval, not a page's
     ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),
@@ -359,6 +361,8 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@work_time" in concepts("can i check facebook on my break")
     assert "@opinion" in concepts("can i write a review of my school")  # a review is a view
     assert "@opinion" not in concepts("when in doubt, get a second opinion")  # that is advice
+    assert "@postal" not in concepts("what laws could I break by posting the wrong thing")  # "by post" is not
+    assert "@postal" in concepts("can i send it home by post")
     # The policies' "staff members" are their readers; a question's "member of staff" is a colleague.
     assert "@colleague" not in concepts("Staff members must decline friend requests from pupils")
     assert "@colleague" in set(kb.index.parse("a member of staff is posting about me").analysed.concepts)

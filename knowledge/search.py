@@ -51,6 +51,7 @@ _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|o
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
+_MEAN = re.compile(r"\bmean(s|t)?\b")  # in a question asking what something means, the asking, not the subject
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
@@ -129,10 +130,11 @@ class KnowledgeBase:
         query = self.index.parse(text)
         said = " ".join(query.words)
         asks_meaning = bool(_ASKS_MEANING.search(said))
-        if asks_meaning and _NAMES_POLICY.search(said):
+        if asks_meaning and (_NAMES_POLICY.search(said) or _MEAN.search(said)):
             # "What does the policy mean by a microblog?" asks what a microblog is: the policy is where the answer
-            # is, not what the question is about, and clauses that say "this policy" would outrank the glossary.
-            query = self.index.parse(_NAMES_POLICY.sub(" ", said))
+            # is, not what the question is about, and clauses that say "this policy" (or "by means of") would
+            # outrank the glossary.
+            query = self.index.parse(_MEAN.sub(" ", _NAMES_POLICY.sub(" ", said)))
         dialog = route(query.analysed, query.words)
         if not query.analysed.concepts and all(s.isdigit() for s in query.analysed.stems):
             # Nothing but numbers ("2", a menu choice typed where there is no menu) would match section numbers

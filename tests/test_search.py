@@ -311,6 +311,7 @@ def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question:
     ("what's the difference between defamation and libel", "defamation is the act of making a statement"),
     ("what does the policy mean by a microblog", "work on the same premise as"),
     ("whats a wiki", "is a web site developed collaboratively"),
+    ("What does the policy mean by social media?", "a broad term for any kind of online platform"),
 ])
 def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says_what_it_is(
         kb: KnowledgeBase, question: str, wanted: str):

@@ -76,6 +76,7 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # pupils who left last summer are former pupils; a made-up username is anonymity
     ("kids who left yr 11 last summer r 17 now, ok to add them on snap?", ("current or prior pupils",)),
     ("can i post about school under a made-up username", ("anonymous posts",)),
+    ("do i have to say who i am when i post for the school", ("declare who they are",)),
     # passing a concern on is reporting it
     ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about

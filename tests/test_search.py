@@ -73,6 +73,7 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("i posted something wrong on the school twitter, what do i do", ("report any mistakes",)),
     # adding colleagues as friends; "is it sensible" frames the question
     ("Is it sensible to add colleagues as friends on my personal accounts?", ("inviting work colleagues",)),
+    ("Is it ok to have a selfie as my profile pic on facebook?", ("photographs of yourself",)),
     # pupils who left last summer are former pupils; a made-up username is anonymity
     ("kids who left yr 11 last summer r 17 now, ok to add them on snap?", ("current or prior pupils",)),
     ("can i post about school under a made-up username", ("anonymous posts",)),
@@ -365,6 +366,13 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@opinion" not in concepts("when in doubt, get a second opinion")  # that is advice
     assert "@postal" not in concepts("what laws could I break by posting the wrong thing")  # "by post" is not
     assert "@postal" in concepts("can i send it home by post")
+    # A phrase of one idea still names the ideas its words keep: a new page is a page, photos of yourself are
+    # photos, reading someone's emails is about email.
+    assert {"@create", "@account"} <= concepts("can we make a page for the choir")
+    assert {"@create", "@social_media"} <= concepts("how do i get an instagram for the choir")
+    assert {"@own_image", "@image"} <= concepts("should i put photos of myself on facebook")
+    assert {"@monitor", "@email"} <= concepts("can the school read my emails")
+    assert "@law" in concepts("what it says in law") and "@family" not in concepts("what it says in law")
     # The policies' "staff members" are their readers; a question's "member of staff" is a colleague.
     assert "@colleague" not in concepts("Staff members must decline friend requests from pupils")
     assert "@colleague" in set(kb.index.parse("a member of staff is posting about me").analysed.concepts)

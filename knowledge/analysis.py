@@ -49,7 +49,7 @@ _YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10"
 # The past forms of verbs with a meaning of their own, which a stemmer leaves as they are: "wrote a post" is
 # "writes", "sent me a message" is "send". Light verbs ("took a photo", "kept", "made", "gave") are left alone:
 # matched with "take steps", "take control" and "make sure" they would find clauses by a word that means little.
-_IRREGULAR = {"wrote": "write", "written": "write", "sent": "send", "saw": "see", "seen": "see", "said": "say",
+_IRREGULAR = {"broken": "break", "wrote": "write", "written": "write", "sent": "send", "saw": "see", "seen": "see", "said": "say",
               "told": "tell", "thought": "think", "spoke": "speak", "spoken": "speak", "knew": "know",
               "met": "meet", "caught": "catch", "felt": "feel", "chose": "choose", "chosen": "choose",
               "stole": "steal", "stolen": "steal", "hid": "hide", "hidden": "hide"}

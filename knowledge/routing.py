@@ -62,8 +62,8 @@ ROUTES: tuple[Route, ...] = (
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
     # facebook page for the pta", "we'd like a blog for the library"
-    _route(ACCOUNT_REQUEST, "@create open make run request =doing =going =want =id =wed =thinking =planning",
-           ACCOUNT_WORDS, ACCOUNT_OWNERS),
+    _route(ACCOUNT_REQUEST, "@create open make run request proposal propose application apply =doing =going "
+           "=want =id =wed =thinking =planning", ACCOUNT_WORDS, ACCOUNT_OWNERS),
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
     _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),

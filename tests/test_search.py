@@ -78,6 +78,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("kids who left yr 11 last summer r 17 now, ok to add them on snap?", ("current or prior pupils",)),
     ("can i post about school under a made-up username", ("anonymous posts",)),
     ("do i have to say who i am when i post for the school", ("declare who they are",)),
+    # sm is social media; a policy written into one's contract is the policy's standing
+    ("is there any sm training for staff", ("training",)),
+    ("Is this policy written into my contract?", ("contract of employment",)),
     # passing a concern on is reporting it
     ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about
@@ -234,6 +237,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("can the pta have a facebook page, who signs it off", "account_request"),
     ("a yr 8 posted on snap that she wants to hurt herself, do i tell the dsl", "incident_report"),
     ("what do i need to put in a request for a new school social media page", "account_request"),
+    ("what goes in a proposal for a new facebook page for the library", "account_request"),
     ("thinking of a youtube channel for the dance club, who approves it", "account_request"),
     ("who approves photos for the school facebook page", None),  # a picture's approval, not a page's
     ("a dad shared my picture on facebook calling me a rubbish teacher", "incident_report"),

@@ -34,7 +34,7 @@ yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt do
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
 difference differences define defined definition meaning meant count counts whats wat wot supposed whos
-sensible wise unwise advisable
+sensible wise unwise advisable much
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything

@@ -81,6 +81,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # sm is social media; a policy written into one's contract is the policy's standing
     ("is there any sm training for staff", ("training",)),
     ("Is this policy written into my contract?", ("contract of employment",)),
+    # how much trouble a broken policy brings is a matter of discipline
+    ("If I've broken the policy, what decides how much trouble I'm in?", ("breach",)),
     # passing a concern on is reporting it
     ("how quickly must online safeguarding concerns about a child be passed on", ("reported as soon as",)),
     # finding where a pupil lives is locating them; abt is about

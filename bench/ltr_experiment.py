@@ -51,6 +51,10 @@ questions 55 are right at rank 1, 22 at rank 2-3, 15 at rank 4-22 and 3 have no 
 lower coverage and fewer query terms in 65-70% of them, and no cheap feature leans its way (lead-in +0.16,
 shared wording +0.05, the rest about 0). What is left is a recall / vocabulary problem (the right clause uses
 other words), or label noise (the top clause is a fair answer from another policy), not a weighting problem.
+
+Re-checked with far more data (a later stop): trained on the 646 answerable questions of
+tests/data/blind_questions.jsonl, the PRIMARY model gains 6 of 646 in-sample and nothing on dev (top-1 15 -> 15,
+top-3 22 -> 20) or held-out (43 -> 44, 60 -> 59); the other models do no better. Still no learned scorer is kept.
 """
 from __future__ import annotations
 

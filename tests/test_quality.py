@@ -2,9 +2,9 @@
 
 The held-out questions (tests/data/heldout_questions.jsonl) were written apart from the search code, from the
 policies alone, so they show how search does on questions nobody tuned it for. The blind questions
-(tests/data/blind_questions.jsonl) were written the same way later, in four batches (110 in staff's chat style,
-90 mixed, 80 and 100 in the style of a staff FAQ), by helpers who saw neither the code nor the other sets; each
-batch was first scored untouched and then used to find what search missed. The floors sit a little below the
+(tests/data/blind_questions.jsonl) were written the same way later, in eight batches (780 questions: chat style,
+staff-FAQ style and mixed), by helpers who saw neither the code nor the other sets; each batch was first scored
+untouched and then used to find what search missed. The floors sit a little below the
 figures measured when they were set, to catch a change that makes search worse.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ def test_held_out_questions(kb: KnowledgeBase):
 
 def test_blind_questions(kb: KnowledgeBase):
     figures = measure(kb, load_questions(BLIND))
-    assert figures["top1"] >= 0.71 and figures["top3"] >= 0.88, figures
-    assert figures["oos_declined"] >= 0.84, figures
-    assert figures["false_declines"] <= 5, figures
+    assert figures["top1"] >= 0.66 and figures["top3"] >= 0.84, figures
+    assert figures["oos_declined"] >= 0.85, figures
+    assert figures["false_declines"] <= 7, figures
     assert figures["dialogs"] >= 0.95, figures
 
 

@@ -45,6 +45,7 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
                          "\u2014": "-", "\u00a0": " "})
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _DIGITS_S = re.compile(r"[0-9]s|\by(?:ea)?r?[0-9]")  # "year 9s", "under 13s", "yr11": words `words` rewrites
+_DIGITS = frozenset("0123456789")  # most texts have none, and a set look is cheaper than the pattern below
 _YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10": the year group, written as one word
 # The past forms of verbs with a meaning of their own, which a stemmer leaves as they are: "wrote a post" is
 # "writes", "sent me a message" is "send". Light verbs ("took a photo", "kept", "made", "gave") are left alone:
@@ -64,8 +65,10 @@ def stem(word: str) -> str:
 
 def normalise(text: str) -> str:
     """Lower-case, straighten quotes and dashes, and fold accents, so spelling variants compare equal."""
+    if text.isascii():  # most text: no curly quote, dash or accent to fold, and each pass costs a copy
+        return text.lower()
     text = text.translate(_QUOTES)
-    if text.isascii():  # most text: nothing to fold, and the per-character pass below is the slow part
+    if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
@@ -76,7 +79,7 @@ def words(text: str) -> list[str]:
     """The words of a text, lower-cased, possessive 's dropped ("pupils'" and "pupil's" become "pupil")."""
     text = normalise(text)
     found = _WORD.findall(text)
-    if "'" not in text and _DIGITS_S.search(text) is None:
+    if "'" not in text and (_DIGITS.isdisjoint(text) or _DIGITS_S.search(text) is None):
         return found  # most clauses: no apostrophe or "9s" to rewrite, and the per-word pass is the slow part
     out = []
     for w in found:

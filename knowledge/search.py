@@ -47,6 +47,7 @@ _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
                       r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
+_DEFINES_CUES = (" is ", " are ", "means", "referred to as", "defined as")
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
@@ -100,9 +101,10 @@ class KnowledgeBase:
         self.sections = [(c.source, c.headings or c.title) for c in self.clauses]
         # Clauses telling parents what to do ("Parents should not post ..."): staff ask about them only when they
         # ask about parents; otherwise "can I post a picture of the kids" would be answered with the parents' rule.
-        self.for_parents = [bool(_FOR_PARENTS.match(normalise(c.text))) for c in self.clauses]
-        self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or bool(_DEFINES.search(normalise(c.text)))
-                        for c in self.clauses]
+        texts = [normalise(c.text) for c in self.clauses]
+        self.for_parents = [bool(_FOR_PARENTS.match(t)) for t in texts]
+        self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or _says_what_it_is(t)
+                        for c, t in zip(self.clauses, texts)]
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -243,6 +245,12 @@ class KnowledgeBase:
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'“‘(])")
+
+
+def _says_what_it_is(text: str) -> bool:
+    """Whether a clause's (normalised) text says what something is; the cheap look for the verbs first, because
+    most clauses have none and the pattern is slow over tens of thousands of them."""
+    return any(cue in text for cue in _DEFINES_CUES) and bool(_DEFINES.search(text))
 
 
 def key_sentence(clause: Clause, question: str, vocab: Vocabulary, limit: int = 240) -> str | None:

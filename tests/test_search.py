@@ -370,6 +370,8 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@work_time" in concepts("can i check facebook on my break")
     assert "@opinion" in concepts("can i write a review of my school")  # a review is a view
     assert "@opinion" not in concepts("when in doubt, get a second opinion")  # that is advice
+    assert "@tone" in concepts("how chatty can the school insta posts be")
+    assert "@tone" not in concepts("a funny video of a colleague")  # a funny video is not the tone of the page
     assert "@postal" not in concepts("what laws could I break by posting the wrong thing")  # "by post" is not
     assert "@postal" in concepts("can i send it home by post")
     # A phrase of one idea still names the ideas its words keep: a new page is a page, photos of yourself are

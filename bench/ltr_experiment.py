@@ -174,7 +174,7 @@ class Extractor:
             phrases = [norm(p) for p in item["any"]]
             y = np.array([any(p in norm(kb.clauses[d].text) for p in phrases) for d in docs])
         return Candidates(item["q"], np.asarray(rows), y, [kb.sections[d] for d in docs], cov,
-                          kb.vocab.topic(a.concepts, a),
+                          kb.vocab.topic(a),
                           bool(item.get("any")), bool(item.get("oos")))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
@@ -175,18 +174,15 @@ class Vocabulary:
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
                    loose)
 
-    def topic(self, concepts: Iterable[str], analysed: "Analysed | None" = None) -> str:
+    def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
         `conduct` ideas), "conduct" (one `conduct` idea: "complain", "in breach" are as often about other things), or
-        "other". Given the analysed question, a `domain` idea named only in `loose` words counts as a `conduct` one."""
-        named = set(concepts)
-        loosely: set[str] = set()
-        if analysed is not None and self.loose and named & self.domain:
-            firmly = {c for c, (start, end) in zip(analysed.concepts, analysed.concept_spans) if c in self.domain
-                      and (start < 0 or any(analysed.surface[i] not in self.loose for i in range(start, end)))}
-            loosely = (named & self.domain) - firmly
-            named -= loosely
-        if named & self.domain:
+        "other". A `domain` idea named only in `loose` words ("online", "app") counts as a `conduct` one."""
+        named = set(analysed.concepts)
+        firmly = {c for c, (start, end) in zip(analysed.concepts, analysed.concept_spans) if c in self.domain
+                  and (start < 0 or any(analysed.surface[i] not in self.loose for i in range(start, end)))}
+        loosely = (named & self.domain) - firmly
+        if firmly:
             return "online"
         conduct = len(named & self.conduct) + len(loosely)
         return "online" if conduct >= 2 else "conduct" if conduct else "other"

@@ -151,7 +151,7 @@ class KnowledgeBase:
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
                               about_parents="@parent" in query.analysed.concepts)
         best = ranked[0]
-        topic = self.vocab.topic(query.analysed.concepts, query.analysed)
+        topic = self.vocab.topic(query.analysed)
         on_topic = topic != "other"
         # The order weighs BM25 as well as coverage, so the clause that covers most of a question about online
         # conduct may sit second; the policies answer it if one of the clauses shown covers enough. The less surely

@@ -200,7 +200,7 @@ def test_a_question_whose_only_link_to_the_policies_is_a_word_used_of_other_thin
 def test_a_question_that_names_the_online_world_only_loosely_needs_more_of_it_covered(kb: KnowledgeBase,
                                                                                      question: str):
     query = kb.index.parse(question)
-    assert kb.vocab.topic(query.analysed.concepts, query.analysed) == "conduct"
+    assert kb.vocab.topic(query.analysed) == "conduct"
     assert not kb.ask(question).confident
 
 
@@ -211,7 +211,7 @@ def test_a_question_that_names_the_online_world_only_loosely_needs_more_of_it_co
 ])
 def test_a_question_about_conduct_online_is_still_answered(kb: KnowledgeBase, question: str):
     query = kb.index.parse(question)
-    assert kb.vocab.topic(query.analysed.concepts, query.analysed) == "online"
+    assert kb.vocab.topic(query.analysed) == "online"
     assert kb.ask(question).confident
 
 

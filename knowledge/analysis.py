@@ -119,6 +119,8 @@ class Vocabulary:
     # words start many phrases ("of" starts "of me"), so a position is looked at only when its next word fits.
     single_starts: frozenset[str] = field(init=False, default=frozenset())
     pair_starts: frozenset[tuple[str, str]] = field(init=False, default=frozenset())
+    # Which question types (by position in `question_types`) can start at a word: a question is read once.
+    cue_starts: dict[str, tuple[int, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         singles: set[str] = set()
@@ -132,6 +134,8 @@ class Vocabulary:
                     pairs.add((key[0], key[1]))
         object.__setattr__(self, "single_starts", frozenset(singles))  # a frozen dataclass, completed here
         object.__setattr__(self, "pair_starts", frozenset(pairs))
+        for k, (cue, _) in enumerate(self.question_types):
+            self.cue_starts[cue[0]] = (*self.cue_starts.get(cue[0], ()), k)
 
     @classmethod
     def load(cls, path: Path = VOCABULARY_FILE) -> "Vocabulary":
@@ -189,11 +193,11 @@ class Vocabulary:
 
     def answer_terms(self, question_words: list[str]) -> list[str]:
         """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
+        named = sorted({k for i, word in enumerate(question_words) for k in self.cue_starts.get(word, ())
+                        if tuple(question_words[i:i + len(self.question_types[k][0])]) == self.question_types[k][0]})
         found: list[str] = []
-        for cue, targets in self.question_types:
-            n = len(cue)
-            if any(tuple(question_words[i:i + n]) == cue for i in range(len(question_words) - n + 1)):
-                found.extend(t for t in targets if t not in found)
+        for k in named:  # in the vocabulary's order, as the weights were set
+            found.extend(t for t in self.question_types[k][1] if t not in found)
         return found
 
 

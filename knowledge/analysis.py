@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import compress
@@ -93,6 +94,15 @@ def words(text: str) -> list[str]:
     return out
 
 
+class WordSplits(dict[str, list[str]]):
+    """`words` of each text asked for, remembered for one build: the duplicate merge and the index both read every
+    clause, and lead-ins repeat, so each distinct text is split once. Callers must not change the lists."""
+
+    def __missing__(self, text: str) -> list[str]:
+        found = self[text] = words(text)
+        return found
+
+
 @dataclass(frozen=True, slots=True)
 class Vocabulary:
     """The staff vocabulary: shorthand to expand, concepts to recognise, and the ideas that mark the domain."""
@@ -111,29 +121,32 @@ class Vocabulary:
     # Words that name the domain only loosely ("online", "app", "contact"): "can parents pay for trips online" is not
     # about online conduct, so a `domain` idea named only in such words counts like a `conduct` one.
     loose: frozenset[str] = frozenset()
-    # The longest phrase that can start at a stem (stem_starts) or a written word (word_starts): most words start
-    # none, so the phrase scan looks at them once instead of once per possible phrase length.
-    stem_starts: dict[str, int] = field(init=False, default_factory=dict)
-    word_starts: dict[str, int] = field(init=False, default_factory=dict)
-    # Which words can start a phrase at all: alone (a one-word entry), or followed by a given next word. Common
-    # words start many phrases ("of" starts "of me"), so a position is looked at only when its next word fits.
+    # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
+    # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
+    # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
+    # words, longest first, are all the scan tries there.
+    stem_starts: frozenset[str] = field(init=False, default=frozenset())
+    word_starts: frozenset[str] = field(init=False, default=frozenset())
     single_starts: frozenset[str] = field(init=False, default=frozenset())
-    pair_starts: frozenset[tuple[str, str]] = field(init=False, default=frozenset())
+    stem_pairs: dict[tuple[str, str], tuple[int, ...]] = field(init=False, default_factory=dict)
+    word_pairs: dict[tuple[str, str], tuple[int, ...]] = field(init=False, default_factory=dict)
     # Which question types (by position in `question_types`) can start at a word: a question is read once.
     cue_starts: dict[str, tuple[int, ...]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         singles: set[str] = set()
-        pairs: set[tuple[str, str]] = set()
-        for table, starts in ((self.phrases, self.stem_starts), (self.exact, self.word_starts)):
-            for key in table:
-                starts[key[0]] = max(starts.get(key[0], 0), len(key))
+        for table, starts, pairs in (("phrases", "stem_starts", self.stem_pairs), ("exact", "word_starts",
+                                                                                    self.word_pairs)):
+            keys = getattr(self, table)
+            for key in keys:
                 if len(key) == 1:
                     singles.add(key[0])
                 else:
-                    pairs.add((key[0], key[1]))
-        object.__setattr__(self, "single_starts", frozenset(singles))  # a frozen dataclass, completed here
-        object.__setattr__(self, "pair_starts", frozenset(pairs))
+                    pairs[key[:2]] = (*pairs.get(key[:2], ()), len(key))
+            for pair, lengths in pairs.items():
+                pairs[pair] = tuple(sorted(set(lengths), reverse=True))
+            object.__setattr__(self, starts, frozenset(key[0] for key in keys))  # a frozen dataclass, completed here
+        object.__setattr__(self, "single_starts", frozenset(singles))
         for k, (cue, _) in enumerate(self.question_types):
             self.cue_starts[cue[0]] = (*self.cue_starts.get(cue[0], ()), k)
 
@@ -236,9 +249,9 @@ class Analysed:
         return [*self.stems, *self.concepts]
 
 
-def analyse(text: str, vocab: Vocabulary) -> Analysed:
-    """Analyse a clause or a question into stems and concepts."""
-    return analyse_words(words(text), vocab)
+def analyse(text: str, vocab: Vocabulary, split: Callable[[str], list[str]] = words) -> Analysed:
+    """Analyse a clause or a question into stems and concepts (`split` gives a text's words; see `WordSplits`)."""
+    return analyse_words(split(text), vocab)
 
 
 def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = False) -> Analysed:
@@ -252,12 +265,12 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
     spans: list[tuple[int, int]] = []
     content = [w not in STOPWORDS for w in all_words]
     stem_starts, word_starts = vocab.stem_starts, vocab.word_starts
-    singles, pairs = vocab.single_starts, vocab.pair_starts
+    singles, stem_pairs, word_pairs = vocab.single_starts, vocab.stem_pairs, vocab.word_pairs
     # Most words start no phrase: find the ones that do in one pass, and look for phrases only there.
     starting = [i for i, (s, w, s2, w2) in enumerate(zip(all_stems, all_words, [*all_stems[1:], ""],
                                                           [*all_words[1:], ""]))
                 if (s in stem_starts or w in word_starts)
-                and (s in singles or w in singles or (s, s2) in pairs or (w, w2) in pairs)]
+                and (s in singles or w in singles or (s, s2) in stem_pairs or (w, w2) in word_pairs)]
     # Map each word position to its index among content words, so concept spans refer to content words.
     content_index: list[int] = []
     if starting:
@@ -271,9 +284,14 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
         if at < i:
             continue  # inside a phrase found already
         i = at
-        longest = max(stem_starts.get(all_stems[i], 0), word_starts.get(all_words[i], 0))
+        nexts = (all_stems[i + 1], all_words[i + 1]) if i + 1 < n else ("", "")
+        lengths = stem_pairs.get((all_stems[i], nexts[0]), ())
+        if (by_word := word_pairs.get((all_words[i], nexts[1]))) is not None:
+            lengths = tuple(sorted({*lengths, *by_word}, reverse=True))
         # Longest phrase first, so "friend request" wins over "friend".
-        for length in range(min(longest, n - i), 0, -1):
+        for length in (*lengths, 1):
+            if length > n - i:
+                continue
             named = vocab.exact.get(tuple(all_words[i:i + length])) if vocab.exact else None
             if named is None:
                 named = vocab.phrases.get(tuple(all_stems[i:i + length]))

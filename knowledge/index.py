@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,41 +63,14 @@ class Query:
 class ClauseIndex:
     """BM25 over clause fields with concept terms; answers top-k queries with numpy."""
 
-    def __init__(self, clauses: Sequence[Clause], vocab: Vocabulary) -> None:
+    def __init__(self, clauses: Sequence[Clause], vocab: Vocabulary,
+                 split: Callable[[str], list[str]] = words) -> None:
         self.clauses = list(clauses)
         self.vocab = vocab
-        postings: dict[str, dict[int, float]] = defaultdict(dict)
-        lengths = np.zeros(len(self.clauses), dtype=np.float32)
-        text_words = np.zeros(len(self.clauses), dtype=np.float32)
-        surface: set[str] = set(vocab.known)
-        usage: Counter[str] = Counter()  # how many clauses use each surface word: breaks typo-correction ties
-        # Lead-ins and headings repeat across clauses: each is analysed and counted once.
-        shared: dict[str, tuple[Counter[str], int]] = {}
-        text_weight = FIELD_WEIGHTS["text"]
-        other_fields = [(field, weight) for field, weight in FIELD_WEIGHTS.items() if field != "text"]
-        for doc, clause in enumerate(self.clauses):
-            analysed = analyse(clause.text, vocab)
-            surface.update(analysed.surface)
-            usage.update(set(analysed.surface))
-            tf: Counter[str] = Counter(analysed.terms())  # counted in C; weighted below if the text's weight is not 1
-            if text_weight != 1.0:
-                tf = Counter({term: count * text_weight for term, count in tf.items()})
-            text_words[doc] = len(analysed.stems)
-            length = text_weight * len(analysed.stems)
-            for field, weight in other_fields:
-                value = getattr(clause, field)
-                if (known := shared.get(value)) is None:
-                    field_analysed = analyse(value, vocab)
-                    surface.update(field_analysed.surface)
-                    known = shared[value] = (Counter(field_analysed.terms()), len(field_analysed.stems))
-                counts, stems = known
-                for term, count in counts.items():
-                    tf[term] += count * weight
-                length += weight * stems
-            lengths[doc] = max(length, 1.0)
-            for term, freq in tf.items():
-                postings[term][doc] = freq
         self.size = len(self.clauses)
+        counts = _TermCounts(self.clauses, vocab, split)
+        text_words = counts.text_words.astype(np.float32)
+        lengths = np.maximum(counts.lengths, 1.0).astype(np.float32)
         average = float(lengths.mean()) if self.size else 1.0
         norm = K1 * (1 - B + B * lengths / average)
         # BM25 favours very short clauses; a list item of three words rarely answers a question by itself.
@@ -106,20 +79,22 @@ class ClauseIndex:
                                       or _EXAMPLES.search(c.context) or _EXAMPLES.search(c.text))
                                  for c in self.clauses), dtype=bool, count=len(self.clauses))
         prior = np.where(reference, prior * REFERENCE_PRIOR, prior)
-        self.idf: dict[str, float] = {}
-        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for term, docs in postings.items():
-            ids = np.fromiter(docs.keys(), dtype=np.int32, count=len(docs))
-            freqs = np.fromiter(docs.values(), dtype=np.float32, count=len(docs))
-            order = np.argsort(ids)
-            ids, freqs = ids[order], freqs[order]
-            idf = math.log(1 + (self.size - len(ids) + 0.5) / (len(ids) + 0.5))
-            self.idf[term] = idf
-            weights = idf * freqs * (K1 + 1) / (freqs + norm[ids]) * prior[ids]
-            self._postings[term] = (ids, weights.astype(np.float32))
+        terms, docs, freqs = counts.entries()
+        df = np.bincount(terms, minlength=len(counts.term_ids))
+        idf = [math.log(1 + (self.size - n + 0.5) / (n + 0.5)) for n in df.tolist()]
+        self.idf: dict[str, float] = dict(zip(counts.term_ids, idf))
+        # One array op over every (term, clause) pair rather than one per term: a 50k base has ~100k terms.
+        weights = np.asarray(idf, dtype=np.float32)[terms] * freqs * (K1 + 1) / (freqs + norm[docs]) * prior[docs]
+        ids = docs.astype(np.int32)
+        bounds = np.concatenate(([0], np.cumsum(df))).tolist()
+        # Each term's postings are slices (views) of the two arrays, in clause order.
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            term: (ids[bounds[t]:bounds[t + 1]], weights[bounds[t]:bounds[t + 1]])
+            for term, t in counts.term_ids.items()}
         self.max_idf = max(self.idf.values(), default=1.0)
+        surface = counts.surface
         self._surface = frozenset(surface)
-        self._usage = usage
+        self._usage = counts.usage
         self._by_length: dict[int, list[str]] = defaultdict(list)
         # Stop words are candidates too: "alowed" is a misspelt "allowed", not a rare word the policies never use
         # (which would count as meaning no clause covers, and make the question look unanswered).
@@ -196,3 +171,100 @@ class ClauseIndex:
     def term_idf(self, term: str) -> float:
         """The term's inverse document frequency; words the policies never use count as the rarest."""
         return self.idf.get(term, self.max_idf)
+
+
+class _TermCounts:
+    """Each clause's weighted term frequencies over its fields, gathered as flat arrays for a vectorised build."""
+
+    def __init__(self, clauses: Sequence[Clause], vocab: Vocabulary, split: Callable[[str], list[str]]) -> None:
+        self.term_ids: dict[str, int] = {}  # term -> id, in order of first use
+        self.surface: set[str] = set(vocab.known)
+        self.usage: Counter[str] = Counter()  # how many clauses use each surface word: breaks typo-correction ties
+        self._size = len(clauses)
+        ids = self.term_ids
+        terms: list[int] = []
+        counts: list[int] = []
+        sizes: list[int] = []
+        text_words: list[int] = []
+        shared = [_SharedField(name, weight) for name, weight in FIELD_WEIGHTS.items() if name != "text"]
+        for clause in clauses:
+            analysed = analyse(clause.text, vocab, split)
+            self.surface.update(analysed.surface)
+            self.usage.update(set(analysed.surface))
+            tf = Counter(analysed.terms())
+            terms.extend([ids.setdefault(term, len(ids)) for term in tf])
+            counts.extend(tf.values())
+            sizes.append(len(tf))
+            text_words.append(len(analysed.stems))
+            for field in shared:
+                if (new := field.add(getattr(clause, field.name), vocab, split, ids)) is not None:
+                    self.surface.update(new.surface)
+        weight = FIELD_WEIGHTS["text"]
+        self.text_words = np.asarray(text_words, dtype=np.float64)
+        self.lengths = weight * self.text_words  # in float64, field by field, as the sum was always made
+        self._terms = [np.asarray(terms, dtype=np.int64)]
+        self._docs = [np.repeat(np.arange(self._size, dtype=np.int64), sizes)]
+        self._freqs = [np.asarray(counts, dtype=np.float64) * weight]
+        for field in shared:
+            field_terms, field_docs, field_freqs, field_lengths = field.spread()
+            self._terms.append(field_terms)
+            self._docs.append(field_docs)
+            self._freqs.append(field_freqs)
+            self.lengths = self.lengths + field_lengths
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every (term, clause) pair with its weighted frequency (float32), sorted by term, then clause."""
+        terms, docs, freqs = (np.concatenate(part) for part in (self._terms, self._docs, self._freqs))
+        if not len(terms):
+            return terms, docs, freqs.astype(np.float32)
+        key = terms * self._size + docs
+        # Stable, so a pair's counts add up in field order (text, lead-in, headings), as they always did.
+        order = np.argsort(key, kind="stable")
+        key, freqs = key[order], freqs[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        key = key[starts]
+        return key // self._size, key % self._size, np.add.reduceat(freqs, starts).astype(np.float32)
+
+
+class _SharedField:
+    """A clause field whose values many clauses share (a lead-in, a heading path): each distinct value is analysed
+    once, and its counts are copied to every clause that has it by array indexing, not by a Python loop."""
+
+    def __init__(self, name: str, weight: float) -> None:
+        self.name = name
+        self.weight = weight
+        self._ids: dict[str, int] = {}  # value -> its position below
+        self._terms: list[list[int]] = []
+        self._counts: list[list[int]] = []
+        self._words: list[int] = []
+        self._of_clause: list[int] = []  # each clause's value, by position
+
+    def add(self, value: str, vocab: Vocabulary, split: Callable[[str], list[str]],
+            term_ids: dict[str, int]) -> Analysed | None:
+        """Note the next clause's value; the value's analysis when it is new, else None."""
+        known = self._ids.get(value)
+        analysed = None
+        if known is None:
+            analysed = analyse(value, vocab, split)
+            tf = Counter(analysed.terms())
+            self._terms.append([term_ids.setdefault(term, len(term_ids)) for term in tf])
+            self._counts.append(list(tf.values()))
+            self._words.append(len(analysed.stems))
+            known = self._ids[value] = len(self._ids)
+        self._of_clause.append(known)
+        return analysed
+
+    def spread(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per (term, clause) entry: term ids, clause ids, weighted counts; and each clause's weighted length."""
+        of_clause = np.asarray(self._of_clause, dtype=np.int64)
+        sizes = np.asarray([len(t) for t in self._terms], dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(sizes)[:-1])).astype(np.int64)
+        flat_terms = np.asarray([t for ts in self._terms for t in ts], dtype=np.int64)
+        flat_counts = np.asarray([c for cs in self._counts for c in cs], dtype=np.float64)
+        per_clause = sizes[of_clause]
+        # Where each clause's run of entries starts in the flat arrays, repeated along the run, plus the step.
+        first = np.repeat(starts[of_clause] - np.cumsum(per_clause) + per_clause, per_clause)
+        at = first + np.arange(int(per_clause.sum()), dtype=np.int64)
+        clause_ids = np.repeat(np.arange(len(of_clause), dtype=np.int64), per_clause)
+        lengths = self.weight * np.asarray(self._words, dtype=np.float64)[of_clause]
+        return flat_terms[at], clause_ids, flat_counts[at] * self.weight, lengths

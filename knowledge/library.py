@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,31 +66,32 @@ def _joined(lead_in: str, text: str) -> str:
     return f"{lead_in} {text}" if lead_in and text else lead_in or text
 
 
-def _similar_pairs(members: list[int], keys: list[str]) -> Iterable[tuple[int, int]]:
-    """The pairs in a block whose lead-in and wording are near the same. A big block (many bullets under one
-    lead-in) is compared in one rapidfuzz call in C rather than pair by pair in Python."""
+def _similar_pairs(members: list[int], strings: list[str]) -> Iterable[tuple[int, int]]:
+    """The pairs in a block whose strings are near the same. A big block (many bullets under one lead-in) is
+    compared in one rapidfuzz call in C rather than pair by pair in Python."""
     if len(members) < _MATRIX_FROM:
         for a_pos, a in enumerate(members):
             for b in members[a_pos + 1:]:
-                if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO):
+                if fuzz.ratio(strings[a], strings[b], score_cutoff=DUPLICATE_RATIO):
                     yield a, b
         return
-    block = [keys[i] for i in members]
+    block = [strings[i] for i in members]
     scores = process.cdist(block, block, scorer=fuzz.ratio, score_cutoff=DUPLICATE_RATIO, dtype=np.uint8,
                            workers=-1)
     for a_pos, b_pos in zip(*np.nonzero(np.triu(scores, k=1))):
         yield members[a_pos], members[b_pos]
 
 
-def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
+def merge_duplicates(clauses: Sequence[Clause], split: Callable[[str], list[str]] = words) -> list[Clause]:
     """Keep one clause for wording that several policies share, naming every policy it appears in.
 
     Clauses are compared only within blocks that share their first or their last few words, so the cost grows
     with the number of clauses, not its square.
     """
-    lead_ins: dict[str, str] = {}  # many clauses share a lead-in: split each one once
-    texts = [" ".join(words(c.text)) for c in clauses]
-    keys = [_joined(lead_ins.setdefault(c.context, " ".join(words(c.context))), text)
+    lead_ins: dict[str, str] = {}  # many clauses share a lead-in: join each one's words once
+    texts = [" ".join(split(c.text)) for c in clauses]
+    keys = [_joined(lead_ins[c.context] if c.context in lead_ins
+                    else lead_ins.setdefault(c.context, " ".join(split(c.context))), text)
             for c, text in zip(clauses, texts)]
     parent = list(range(len(clauses)))
 
@@ -106,12 +107,13 @@ def merge_duplicates(clauses: Sequence[Clause]) -> list[Clause]:
         blocks[("head", " ".join(ws[:_BLOCK_WORDS]))].append(i)
         blocks[("tail", " ".join(ws[-_BLOCK_WORDS:]))].append(i)
     for members in blocks.values():
-        for a, b in _similar_pairs(members, keys):
+        # The clause's own words must match, and with its lead-in too: bullets under one long lead-in ("Key words
+        # to consider are: - Engaging - Friendly") are different clauses. The texts are compared first: they are
+        # shorter than the keys, and fewer pairs pass.
+        for a, b in _similar_pairs(members, texts):
             if clauses[a].source == clauses[b].source or root(a) == root(b):
                 continue
-            # The clause's own words must match, not only with its lead-in: bullets under one long lead-in
-            # ("Key words to consider are: - Engaging - Friendly") are different clauses.
-            if fuzz.ratio(texts[a], texts[b], score_cutoff=DUPLICATE_RATIO):
+            if fuzz.ratio(keys[a], keys[b], score_cutoff=DUPLICATE_RATIO):
                 parent[root(b)] = root(a)
     groups: dict[int, list[int]] = defaultdict(list)
     for i in range(len(clauses)):

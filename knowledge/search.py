@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.analysis import Vocabulary, analyse, normalise
+from knowledge.analysis import Vocabulary, WordSplits, analyse, normalise
 from knowledge.clause import Clause
 from knowledge.index import ClauseIndex, Hit, Query
 from knowledge.library import BUNDLED_POLICIES, Policy, find_policies, merge_duplicates, read_policy
@@ -47,7 +47,7 @@ _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
                       r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
-_DEFINES_CUES = (" is ", " are ", "means", "referred to as", "defined as")
+_DEFINES_CUES = (" is a", " are a", " is the", " are the", "means", "referred to as", "defined as")
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
@@ -94,8 +94,9 @@ class KnowledgeBase:
     def __init__(self, policies: Sequence[Policy], clauses: Sequence[Clause], vocab: Vocabulary | None = None):
         self.policies = {p.id: p for p in policies}
         self.vocab = vocab or Vocabulary.load()
-        self.clauses = merge_duplicates(clauses)
-        self.index = ClauseIndex(self.clauses, self.vocab)
+        split = WordSplits()  # both passes read every clause's words: each text is split once
+        self.clauses = merge_duplicates(clauses, split.__getitem__)
+        self.index = ClauseIndex(self.clauses, self.vocab, split.__getitem__)
         self.states_rule = [bool(_RULE.search(normalise(f"{c.context} {c.text}")))
                             or bool(_RULE_LIST.search(normalise(c.headings))) for c in self.clauses]
         self.sections = [(c.source, c.headings or c.title) for c in self.clauses]

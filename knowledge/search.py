@@ -24,6 +24,7 @@ from knowledge.routing import route
 MAX_QUESTION_CHARS = 2000  # a question longer than this is read from its start; nobody types more on a phone
 ANSWER_COVERAGE = 0.30  # share of the question's meaning the best clause must cover to be given as the answer
 CONDUCT_COVERAGE = 0.55  # the share for a question whose one idea of the domain is also used of other things
+LONG_QUESTION_WORDS = 7  # content words a question may have before the share an answer must cover shrinks
 OFF_TOPIC_COVERAGE = 0.75  # the stricter share for a question that mentions nothing about online conduct
 COVERAGE_NEEDED = {"online": ANSWER_COVERAGE, "conduct": CONDUCT_COVERAGE, "other": OFF_TOPIC_COVERAGE}
 SHOWN = 3  # answers a person sees; an on-topic question is answered when one of them covers enough of it
@@ -160,13 +161,25 @@ class KnowledgeBase:
         # my timetable" names a grievance, and the policies' clauses on grievances cover a third of it). A question
         # that mentions nothing about online conduct needs its first answer to cover it squarely.
         covered = max(s.coverage for s in ranked[:SHOWN]) if on_topic else best.coverage
-        confident = covered >= COVERAGE_NEEDED[topic]
+        confident = covered >= self._coverage_needed(topic, query)
         answers = tuple(self._answer(s, best) for s in ranked[:max(top, 0)])
         ties = tuple(self._answer(s, best) for s in ranked[1:4]
                      if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)
         return Result(question, confident, answers, dialog,
                       reason="" if confident else ("not_covered" if on_topic else "off_topic"),
                       did_you_mean=ties if confident else (), corrected=query.corrected, truncated=truncated)
+
+    @staticmethod
+    def _coverage_needed(topic: str, query: Query) -> float:
+        """The share of a question's meaning an answer must cover. A long question about online conduct tells a
+        story ("At sports day I got some great shots of the kids on my phone. Can I stick them on my own
+        Facebook?") whose setting no clause repeats: past LONG_QUESTION_WORDS different words, the share shrinks
+        as the question grows. A question less surely about online conduct keeps its stricter share, however
+        long: there the extra words are as likely a sign that it is about something else."""
+        needed = COVERAGE_NEEDED[topic]
+        if topic == "online":
+            needed *= min(1.0, LONG_QUESTION_WORDS / max(len(set(query.analysed.stems)), 1))
+        return needed
 
     # ---- scoring ----------------------------------------------------------------------------------------
     def _coverage(self, query: Query, docs: Sequence[int]) -> list[float]:

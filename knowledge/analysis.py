@@ -121,6 +121,9 @@ class Vocabulary:
     # Words that name the domain only loosely ("online", "app", "contact"): "can parents pay for trips online" is not
     # about online conduct, so a `domain` idea named only in such words counts like a `conduct` one.
     loose: frozenset[str] = frozenset()
+    # Words after which a question word describes someone rather than asks ("a pupil who posts"): no cue there.
+    describing: frozenset[str] = frozenset()
+    asking: frozenset[str] = frozenset()  # ... unless the next word goes on as a question does ("who do I ask")
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -188,8 +191,10 @@ class Vocabulary:
             for cue, targets in data.get("question_types", {}).items())
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
         loose = frozenset(w for entry in data.get("domain", {}).get("loose", []) for w in words(entry))
+        describing = frozenset(w for entry in data.get("describing", {}).get("after", []) for w in words(entry))
+        asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
-                   loose)
+                   loose, describing, asking)
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -204,10 +209,16 @@ class Vocabulary:
         conduct = len(named & self.conduct) + len(loosely)
         return "online" if conduct >= 2 else "conduct" if conduct else "other"
 
+    def _describes(self, question_words: list[str], at: int, length: int) -> bool:
+        """Whether the cue at `at` describes someone ("a pupil who posts") rather than asks."""
+        after = question_words[at + length] if at + length < len(question_words) else ""
+        return at > 0 and question_words[at - 1] in self.describing and after not in self.asking
+
     def answer_terms(self, question_words: list[str]) -> list[str]:
         """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
         named = sorted({k for i, word in enumerate(question_words) for k in self.cue_starts.get(word, ())
-                        if tuple(question_words[i:i + len(self.question_types[k][0])]) == self.question_types[k][0]})
+                        if tuple(question_words[i:i + len(self.question_types[k][0])]) == self.question_types[k][0]
+                        and not self._describes(question_words, i, len(self.question_types[k][0]))})
         found: list[str] = []
         for k in named:  # in the vocabulary's order, as the weights were set
             found.extend(t for t in self.question_types[k][1] if t not in found)

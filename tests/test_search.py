@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.analysis import analyse
+from knowledge.analysis import analyse, words
 from knowledge.search import KnowledgeBase
 
 
@@ -489,3 +489,13 @@ def test_past_forms_of_verbs_match_the_present_but_light_verbs_are_left_alone():
     assert stem("sent") == stem("sends")
     # "took a photo" must not find "steps you can take" and "take control of your images" by "take"
     assert stem("took") != stem("take")
+
+
+@pytest.mark.parametrize("question, asks_who", [
+    ("who do i tell about a worrying post", True),
+    ("thinking of a class blog for the year 4 parents, who do i need permission from", True),
+    ("what happens to a pupil who posts abuse about a teacher", False),  # describes the pupil: asks what happens
+    ("the teacher who ran our twitter has left, what happens to the account", False),
+])
+def test_who_asks_for_a_role_only_when_it_asks(kb: KnowledgeBase, question: str, asks_who: bool):
+    assert ("@head" in kb.vocab.answer_terms(words(question))) is asks_who

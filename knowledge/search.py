@@ -44,7 +44,8 @@ DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that 
 _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
                            r"(?!(the|my|our|your|their|it|this|that|there|is|are)\b)\w+( \w+){0,2}$|"
                            r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
-                           r"\bdefin(e|ition)\b|\bcounts? as\b|\bdifference between\b")
+                           r"\bdefin(e|ition)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
+                           r"\bdifference between\b")
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
                       r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
@@ -53,7 +54,8 @@ _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|o
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
-_MEAN = re.compile(r"\bmean(s|t)?\b")  # in a question asking what something means, the asking, not the subject
+# In a question asking what something means, the asking, not the subject: "mean", and "counts"/"classed" as
+_MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)")
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"

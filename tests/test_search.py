@@ -337,6 +337,7 @@ def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question:
     ("what does the policy mean by a microblog", "work on the same premise as"),
     ("whats a wiki", "is a web site developed collaboratively"),
     ("What does the policy mean by social media?", "a broad term for any kind of online platform"),
+    ("is youtube classed as social media?", "a broad term for any kind of online platform"),
 ])
 def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says_what_it_is(
         kb: KnowledgeBase, question: str, wanted: str):
@@ -349,6 +350,7 @@ def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says
     ("what is geo tagging", True),
     ("whats a microblog", True),
     ("what counts as social media", True),
+    ("is youtube classed as social media", True),
     ("what do you mean by a closed profile", True),
     ("what is the rule on friend requests", False),  # a rule, not a meaning
     ("what are the rules on photos", False),

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, process
 
 from knowledge.analysis import STOPWORDS, Analysed, Vocabulary, analyse, analyse_words, stem, words
 from knowledge.clause import Clause
+from knowledge.splitter import LIST_ITEM
 
 FIELD_WEIGHTS = {"text": 1.0, "context": 0.8, "headings": 0.35}
 K1 = 1.2
@@ -173,6 +174,13 @@ class ClauseIndex:
         return self.idf.get(term, self.max_idf)
 
 
+def indexed_text(clause: Clause) -> str:
+    """The part of a clause's text the index reads. A list kept whole is read as its lead-in alone: each bullet is
+    a clause of its own, and counting the bullets again made the whole list match every question about any one of
+    them, above the bullet that answers it ("what does an admin have to do?" found the business-case list)."""
+    return clause.text.partition(LIST_ITEM)[0]
+
+
 class _TermCounts:
     """Each clause's weighted term frequencies over its fields, gathered as flat arrays for a vectorised build."""
 
@@ -188,7 +196,7 @@ class _TermCounts:
         text_words: list[int] = []
         shared = [_SharedField(name, weight) for name, weight in FIELD_WEIGHTS.items() if name != "text"]
         for clause in clauses:
-            analysed = analyse(clause.text, vocab, split)
+            analysed = analyse(indexed_text(clause), vocab, split)
             self.surface.update(analysed.surface)
             self.usage.update(set(analysed.surface))
             tf = Counter(analysed.terms())

@@ -29,6 +29,7 @@ _SUBHEADING_WORDS = 5
 _LABEL_WORDS = 8  # "Managing your personal use of Social Media:" labels the bullets below it
 _FRAGMENT_WORDS = 8  # "5.3 As an employee you must" only introduces its bullets
 _LIST_CHARS = 700  # a lead-in and its bullets up to this length are also kept whole, as one clause
+LIST_ITEM = "\n- "  # how a list kept whole writes each of its bullets after the lead-in
 
 
 def clean(text: str) -> str:
@@ -392,7 +393,7 @@ def _with_whole_lists(clauses: list[Clause], lists: dict[str, list[str]]) -> lis
         if not items and _is_lead_in(clause.text) and len(clause.text.split()) < _FRAGMENT_WORDS:
             continue  # "2.1 This policy can:" says nothing until the clauses it introduces
         if items and not clause.context:
-            whole = clause.text + "\n" + "\n".join(f"- {item}" for item in items)
+            whole = clause.text + "".join(f"{LIST_ITEM}{item}" for item in items)
             if len(whole) <= _LIST_CHARS:
                 clause = Clause(clause.source, clause.number, clause.title, whole, clause.context, clause.headings)
         out.append(clause)

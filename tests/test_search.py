@@ -5,6 +5,7 @@ import pytest
 
 from knowledge.analysis import analyse, words
 from knowledge.search import KnowledgeBase
+from knowledge.splitter import LIST_ITEM
 
 
 def texts(result):
@@ -501,3 +502,10 @@ def test_past_forms_of_verbs_match_the_present_but_light_verbs_are_left_alone():
 ])
 def test_who_asks_for_a_role_only_when_it_asks(kb: KnowledgeBase, question: str, asks_who: bool):
     assert ("@head" in kb.vocab.answer_terms(words(question))) is asks_who
+
+
+def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb: KnowledgeBase):
+    whole = kb.ask("What should a business case for a new account cover?").answers[0].clause
+    assert "business case" in whole.text and "- The aim of the account" in whole.text
+    item = kb.ask("What does an admin of a school account have to do?").answers[0].clause
+    assert LIST_ITEM not in item.text  # a bullet or clause of its own, not the business-case list that repeats it

@@ -509,3 +509,15 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     assert "business case" in whole.text and "- The aim of the account" in whole.text
     item = kb.ask("What does an admin of a school account have to do?").answers[0].clause
     assert LIST_ITEM not in item.text  # a bullet or clause of its own, not the business-case list that repeats it
+
+
+@pytest.mark.parametrize("question, not_named", [
+    ("what counts as confidential information", "@tone"),  # "informal" shares the stem "inform"
+    ("can i trust info off a wiki", "@report_verb"),  # "inform" someone is reporting; information is not
+    ("my tutor group want a class instagram", "@commercial"),  # a form tutor is not private tutoring
+    ("what are the objectives of the school account", "@objection"),
+    ("can i turn off locations on my phone", "@meet"),  # "locate" a pupil is finding them
+])
+def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
+                                                                      not_named: str):
+    assert not_named not in kb.index.parse(question).analysed.concepts

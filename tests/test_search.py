@@ -162,6 +162,7 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "what screen time limits should we be recommending to parents of reception kids",  # not "screen employees"
     "who do i ask about my pension",  # asking who to ask is not asking about the policy
     "not sure what time the trip leaves, who do i ask",
+    "how long do we keep the cctv footage from the car park",  # security recording, not pictures shared online
 ])
 def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
     result = kb.ask(question)

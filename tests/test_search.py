@@ -518,6 +518,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("my tutor group want a class instagram", "@commercial"),  # a form tutor is not private tutoring
     ("what are the objectives of the school account", "@objection"),
     ("can i turn off locations on my phone", "@meet"),  # "locate" a pupil is finding them
+    ("the business case covers the following points", "@befriend"),  # not following someone online
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):

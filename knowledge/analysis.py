@@ -39,7 +39,11 @@ sensible wise unwise advisable much
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything
 nothing else elses
-""".split())  # chat fillers: staff type them, no clause means anything by them, and they would lower coverage
+""".split()) | frozenset("""
+happen happens happened happening took let lets goes went gone somebody anybody nobody everyone
+everybody someones theres hes shes theyre youre weve theyve wasnt werent hasnt havent hadnt itll thats wed
+""".split())  # chat fillers and the words that frame a question ("what happens if", "I took a photo", "there's"):
+# staff type them, no clause means anything by them, and as words no clause uses they would lower coverage
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                          "\u2014": "-", "\u00a0": " "})

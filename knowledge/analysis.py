@@ -128,6 +128,7 @@ class Vocabulary:
     # Words after which a question word describes someone rather than asks ("a pupil who posts"): no cue there.
     describing: frozenset[str] = frozenset()
     asking: frozenset[str] = frozenset()  # ... unless the next word goes on as a question does ("who do I ask")
+    elsewhere: frozenset[str] = frozenset()  # matters other policies deal with: pay, IT support (see `topic`)
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -196,22 +197,26 @@ class Vocabulary:
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
         loose = frozenset(w for entry in data.get("domain", {}).get("loose", []) for w in words(entry))
         describing = frozenset(w for entry in data.get("describing", {}).get("after", []) for w in words(entry))
+        elsewhere = frozenset("@" + c for c in data.get("domain", {}).get("elsewhere", []))
         asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
-                   loose, describing, asking)
+                   loose, describing, asking, elsewhere)
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
         `conduct` ideas), "conduct" (one `conduct` idea: "complain", "in breach" are as often about other things), or
-        "other". A `domain` idea named only in `loose` words ("online", "app") counts as a `conduct` one."""
+        "other". A `domain` idea named only in `loose` words ("online", "app") counts as a `conduct` one. A question
+        that names a matter dealt with `elsewhere` (pay, IT support) and no `conduct` idea is one level less sure:
+        "can I claim overtime for running the school's Facebook page?" asks about pay, not conduct."""
         named = set(analysed.concepts)
         firmly = {c for c, (start, end) in zip(analysed.concepts, analysed.concept_spans) if c in self.domain
                   and (start < 0 or any(analysed.surface[i] not in self.loose for i in range(start, end)))}
         loosely = (named & self.domain) - firmly
-        if firmly:
-            return "online"
         conduct = len(named & self.conduct) + len(loosely)
-        return "online" if conduct >= 2 else "conduct" if conduct else "other"
+        found = "online" if firmly or conduct >= 2 else "conduct" if conduct else "other"
+        if named & self.elsewhere and not named & self.conduct:
+            return "conduct" if found == "online" else "other"
+        return found
 
     def _describes(self, question_words: list[str], at: int, length: int) -> bool:
         """Whether the cue at `at` describes someone ("a pupil who posts") rather than asks."""

@@ -523,3 +523,17 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
     assert not_named not in kb.index.parse(question).analysed.concepts
+
+
+@pytest.mark.parametrize("question", [
+    "do i get paid extra for doing the school facebook page in the holidays",
+    "is there a budget for promoting our school instagram posts",
+    "will school pay me back for the data i use updating the department instagram",
+    "how do i set up two-factor authentication on my twitter",
+])
+def test_pay_and_it_support_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase, question: str):
+    assert not kb.ask(question).confident
+
+
+def test_a_complaint_about_pay_made_online_is_still_about_conduct(kb: KnowledgeBase):
+    assert kb.ask("can i complain on facebook about our pay rise being late").confident

@@ -197,8 +197,8 @@ class Vocabulary:
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
         loose = frozenset(w for entry in data.get("domain", {}).get("loose", []) for w in words(entry))
         describing = frozenset(w for entry in data.get("describing", {}).get("after", []) for w in words(entry))
-        elsewhere = frozenset("@" + c for c in data.get("domain", {}).get("elsewhere", []))
         asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
+        elsewhere = frozenset("@" + c for c in data.get("domain", {}).get("elsewhere", []))
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
                    loose, describing, asking, elsewhere)
 

@@ -88,11 +88,9 @@ def merge_duplicates(clauses: Sequence[Clause], split: Callable[[str], list[str]
     Clauses are compared only within blocks that share their first or their last few words, so the cost grows
     with the number of clauses, not its square.
     """
-    lead_ins: dict[str, str] = {}  # many clauses share a lead-in: join each one's words once
+    lead_ins = {context: " ".join(split(context)) for context in {c.context for c in clauses}}  # shared: once each
     texts = [" ".join(split(c.text)) for c in clauses]
-    keys = [_joined(lead_ins[c.context] if c.context in lead_ins
-                    else lead_ins.setdefault(c.context, " ".join(split(c.context))), text)
-            for c, text in zip(clauses, texts)]
+    keys = [_joined(lead_ins[c.context], text) for c, text in zip(clauses, texts)]
     parent = list(range(len(clauses)))
 
     def root(i: int) -> int:

@@ -400,7 +400,7 @@ def report_view(session: Session, report: Any) -> list[Reply]:
              + (f" to {e.assignee}" if e.assignee else "") + (f": {e.detail}" if e.detail else "") for e in events]
     return [Text(f"{report.reference}: {escalation.category_name(report.category)} (urgency {report.urgency}, "
                  f"status {status(events)}), reported by {report.reporter_name or report.reporter_id}."),
-            Text("\n".join(lines)), Text("History:\n" + "\n".join(trail))]
+            Text("\n".join(lines), literal=True), Text("History:\n" + "\n".join(trail), literal=True)]
 
 
 def _short(kb: KnowledgeBase, answer: Answer) -> str:

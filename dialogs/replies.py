@@ -14,10 +14,12 @@ Tone = Literal["plain", "advice", "warning", "urgent"]
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A paragraph of text from the bot (never user text unless the channel escapes it)."""
+    """A paragraph of text: the bot's words, or (`literal`) someone's own words shown exactly as they wrote them."""
 
     text: str
     tone: Tone = "plain"
+    # A reporter's answers or a lead's note: never formatted, so a "*" in "f*** off" stays a "*" and not bold.
+    literal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

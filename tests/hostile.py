@@ -384,20 +384,20 @@ SLACK_ENTITY = re.compile(r"&(?!amp;|lt;|gt;)")
 CARD_SPECIAL = set("\\`*_[]<>~")
 
 
-def _mrkdwn_texts(node: Any, top: bool = False) -> Iterable[str]:
-    """Every string Slack reads as mrkdwn in a Web API call's arguments: mrkdwn text objects, and the
-    notification text."""
+def _shown_texts(node: Any, top: bool = False) -> Iterable[str]:
+    """Every string Slack shows from a Web API call's arguments: mrkdwn and plain_text objects (both read `&`, `<`
+    and `>` as control characters), and the notification text."""
     if isinstance(node, dict):
-        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+        if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
             yield node["text"]
         if top and isinstance(node.get("text"), str):
             yield node["text"]
         for key, child in node.items():
             if key not in NOT_SHOWN:
-                yield from _mrkdwn_texts(child)
+                yield from _shown_texts(child)
     elif isinstance(node, list):
         for child in node:
-            yield from _mrkdwn_texts(child)
+            yield from _shown_texts(child)
 
 
 def slack_leaks(fake: FakeSlack) -> list[str]:
@@ -407,7 +407,7 @@ def slack_leaks(fake: FakeSlack) -> list[str]:
     for call in fake.calls:
         if call.method.split("!")[0] not in SLACK_RENDERED:
             continue
-        for text in _mrkdwn_texts(call.args, top=True):
+        for text in _shown_texts(call.args, top=True):
             if "<" in text or SLACK_ENTITY.search(text):
                 leaks.append(f"{call.method}: {text[:160]!r}")
     return leaks
@@ -721,7 +721,7 @@ def tags_in(texts: Iterable[str]) -> set[str]:
 
 
 def slack_texts(fake: FakeSlack) -> list[str]:
-    return [t for c in fake.calls if c.method.split("!")[0] in SLACK_RENDERED for t in _mrkdwn_texts(c.args, True)]
+    return [t for c in fake.calls if c.method.split("!")[0] in SLACK_RENDERED for t in _shown_texts(c.args, True)]
 
 
 def teams_texts(fake: FakeConnector) -> list[str]:

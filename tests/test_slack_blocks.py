@@ -17,16 +17,21 @@ ALERT = {"type": "alert", "reference": "INC-0042", "kind": "Incident report", "c
          "urgency": "urgent", "reporter": "Sam Jones", "status": "open"}
 
 
-def mrkdwn_texts(blocks: list[dict[str, Any]]) -> list[str]:
-    """Every mrkdwn string in the blocks: section texts, section fields and context elements."""
+def shown_texts(blocks: list[dict[str, Any]], kind: str = "") -> list[str]:
+    """Every string shown in the blocks (section texts, section fields and context elements), or those of one kind
+    ("mrkdwn" or "plain_text"); buttons and headers aside."""
     texts = []
     for block in blocks:
-        if "text" in block and block["text"]["type"] == "mrkdwn":
-            texts.append(block["text"]["text"])
-        texts += [f["text"] for f in block.get("fields", [])]
+        parts = ([block["text"]] if "text" in block and block["type"] != "header" else []) + block.get("fields", [])
         if block["type"] == "context":
-            texts += [e["text"] for e in block["elements"] if e["type"] == "mrkdwn"]
+            parts += block["elements"]
+        texts += [part["text"] for part in parts if kind in ("", part["type"])]
     return texts
+
+
+def mrkdwn_texts(blocks: list[dict[str, Any]]) -> list[str]:
+    """Every mrkdwn string in the blocks."""
+    return shown_texts(blocks, "mrkdwn")
 
 
 def assert_safe(text: str) -> None:
@@ -77,7 +82,7 @@ def test_escape_turns_pings_and_links_into_plain_words():
 ])
 def test_user_words_are_escaped_in_every_kind_of_reply(reply):
     blocks, fallback = render([reply])
-    texts = mrkdwn_texts(blocks)
+    texts = shown_texts(blocks)
     assert any("&lt;!channel&gt; and &lt;@U123&gt;" in t for t in texts)  # shown, as words
     for text in texts + [fallback]:
         assert_safe(text)
@@ -114,8 +119,8 @@ def test_every_button_value_comes_back_as_its_option_value_and_action_ids_are_un
 
 def test_a_question_says_what_it_has_and_that_typing_answers_it():
     blocks, fallback = render([Question("Where did it happen?", hint="For example, Instagram", current="Tik<Tok>")])
-    texts = mrkdwn_texts(blocks)
-    assert texts == ["Where did it happen?", "For example, Instagram", "Currently: Tik&lt;Tok&gt;",
+    texts = shown_texts(blocks)
+    assert texts == ["Where did it happen?", "For example, Instagram", "Currently:", "Tik&lt;Tok&gt;",
                      "Type your answer below."]
     assert fallback == "Where did it happen?"
 
@@ -161,7 +166,7 @@ def test_a_summary_with_thirty_long_fields_fits():
     fields = tuple(Field(f"Question {i}", "<b>" * 1000) for i in range(30))
     blocks, fallback = render([Summary("T" * 200, fields, (Option("Submit", {"do": "submit"}),))])
     assert_within_limits(blocks, fallback)
-    assert sum(len(b.get("fields", [])) for b in blocks) == 30
+    assert sum(len(b.get("fields", [])) for b in blocks) == 60  # a label and an answer for each
     assert blocks[-1]["type"] == "actions"
 
 
@@ -241,12 +246,42 @@ def test_lead_modal_refuses_an_unknown_action():
 
 def test_reporter_update_and_question_for_lead_escape_their_words():
     blocks, fallback = reporter_update({"type": "reporter_update", "reference": "INC-1", "text": NASTY})
-    assert mrkdwn_texts(blocks) == [SAFE] and fallback == SAFE
+    assert shown_texts(blocks, "plain_text") == [SAFE] and fallback == SAFE
     blocks, fallback = question_for_lead({"type": "question", "from": "Al <@U1>", "text": NASTY + "\n> more"})
-    texts = mrkdwn_texts(blocks)
-    assert texts == ["A question from *Al &lt;@U1&gt;*:", f"> {SAFE}\n> &gt; more"]
-    for text in texts + [fallback]:
+    assert mrkdwn_texts(blocks) == ["A question from *Al &lt;@U1&gt;*:"]
+    assert shown_texts(blocks, "plain_text") == [f"{SAFE}\n&gt; more"]
+    for text in shown_texts(blocks) + [fallback]:
         assert_safe(text)
+
+
+EMPHASIS = "he wrote *f*** off* and _die_ ~now~ `rm`"
+
+
+@pytest.mark.parametrize("reply", [
+    Summary("Check your report", (Field("What happened", EMPHASIS),), (Option("Submit", {"do": "submit"}),)),
+    Question("What happened?", current=EMPHASIS),
+    Text(EMPHASIS, literal=True),
+])
+def test_someones_own_words_are_shown_as_written_never_formatted(reply):
+    # mrkdwn has no escape for * _ ~ `, so the words go in plain_text, which Slack never formats
+    blocks, _ = render([reply])
+    assert EMPHASIS in shown_texts(blocks, "plain_text")
+    assert not any("f***" in t for t in mrkdwn_texts(blocks))
+
+
+def test_a_summary_row_is_the_label_in_bold_beside_the_answer_as_written():
+    blocks, _ = render([Summary("Your report", (Field("Where", "*Insta*"), Field("When", "")))])
+    assert blocks[1]["fields"] == [
+        {"type": "mrkdwn", "text": "*Where*"}, {"type": "plain_text", "text": "*Insta*", "emoji": True},
+        {"type": "mrkdwn", "text": "*When*"}, {"type": "plain_text", "text": "—", "emoji": True}]
+
+
+def test_someones_own_words_over_a_section_are_split_and_keep_every_word():
+    text = " ".join(f"w{i}*" for i in range(2000))
+    blocks, _ = render([Text(text, literal=True)])
+    assert len(blocks) == 5
+    assert all(b["text"]["type"] == "plain_text" and len(b["text"]["text"]) <= 3000 for b in blocks)
+    assert " ".join(shown_texts(blocks)) == text
 
 
 def test_a_button_value_too_long_for_slack_is_refused_not_cut():

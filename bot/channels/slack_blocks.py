@@ -1,7 +1,9 @@
 """Neutral replies and outbox messages as Slack Block Kit: plain dicts, no network, no Slack SDK.
 
 Everything that reaches mrkdwn is escaped first, because a reporter's words are shown to leads and a bare
-`<!channel>` or `<http://evil|Your bank>` would ping a whole channel or disguise a link. Slack rejects a message
+`<!channel>` or `<http://evil|Your bank>` would ping a whole channel or disguise a link. mrkdwn has no escape for
+`*`, `_` or `~`, so someone's own words (a report's answers, a lead's note) go in plain_text objects instead,
+which Slack shows as written: a quoted "f*** off *now*" is evidence, and must not turn bold. Slack rejects a message
 that breaks any of its size limits outright, so every piece is clipped or split to fit before it is sent.
 """
 from __future__ import annotations
@@ -102,8 +104,19 @@ def _bold(escaped: str) -> str:
 
 
 def _plain(text: str, limit: int) -> dict[str, Any]:
-    """A plain_text object (Slack shows it as is, so it needs no escaping)."""
+    """A plain_text object for the bot's own short labels and titles."""
     return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+
+
+def _literal(text: str, limit: int) -> dict[str, Any]:
+    """Someone's own words as a plain_text object: never formatted; `&`, `<` and `>` escaped as in any text object."""
+    return {"type": "plain_text", "text": clip(escape(text), limit) or " ", "emoji": True}
+
+
+def _literal_sections(text: str) -> list[Block]:
+    """Someone's own words in plain_text sections, as many as their length needs."""
+    return [{"type": "section", "text": {"type": "plain_text", "text": piece, "emoji": True}}
+            for piece in _split(escape(text)) if piece.strip()]
 
 
 def _button(label: str, action_id: str, value: str, style: str = "") -> Block:
@@ -128,9 +141,10 @@ def _actions(elements: list[Block], block_id: str = "") -> list[Block]:
 
 
 def _summary_fields(fields: Sequence[Field]) -> list[Block]:
-    """Summary fields two abreast, at most ten to a section."""
-    texts = [clip(f"*{escape(f.label)}*\n{escape(f.value) or '—'}", FIELD_TEXT) for f in fields]
-    return [{"type": "section", "fields": [{"type": "mrkdwn", "text": t} for t in texts[i:i + FIELDS_PER_SECTION]]}
+    """Each field a row of two columns, its label in bold and the answer as written; five rows to a section."""
+    texts = [part for f in fields for part in ({"type": "mrkdwn", "text": clip(f"*{escape(f.label)}*", FIELD_TEXT)},
+                                               _literal(f.value or "—", FIELD_TEXT))]
+    return [{"type": "section", "fields": texts[i:i + FIELDS_PER_SECTION]}
             for i in range(0, len(texts), FIELDS_PER_SECTION)]
 
 
@@ -184,6 +198,9 @@ def render(replies: Sequence[Reply]) -> tuple[list[Block], str]:
         if isinstance(reply, Text):
             if not reply.text.strip():
                 continue  # Slack refuses an empty section
+            if reply.literal:
+                blocks += _literal_sections(reply.text)
+                continue
             escaped = escape(reply.text)
             mark = TONE_MARKS.get(reply.tone, "")
             blocks += _sections(mark + (_bold(escaped) if reply.tone == "urgent" else escaped))
@@ -205,7 +222,8 @@ def render(replies: Sequence[Reply]) -> tuple[list[Block], str]:
             if reply.hint:
                 blocks.append(_context(escape(reply.hint)))
             if reply.current:
-                blocks.append(_context(f"Currently: {escape(reply.current)}"))
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Currently:"},
+                                                               _literal(reply.current, CONTEXT_TEXT)]})
             blocks.append(_context("Type your answer below."))
         elif isinstance(reply, Summary):
             if reply.title.strip():
@@ -283,12 +301,12 @@ def lead_modal(action: str, reference: str) -> dict[str, Any]:
 
 def reporter_update(message: dict[str, Any]) -> tuple[list[Block], str]:
     """A message to a reporter about their report (acknowledged, assigned, closed)."""
-    escaped = escape(str(message.get("text", "")))
-    return _cap(_sections(escaped)), clip(escaped, FALLBACK_TEXT)
+    text = str(message.get("text", ""))  # it may carry a lead's reason for closing, in their own words
+    return _cap(_literal_sections(text)), clip(escape(text), FALLBACK_TEXT)
 
 
 def question_for_lead(message: dict[str, Any]) -> tuple[list[Block], str]:
     """A staff member's question passed on to a lead, their words quoted."""
     asker, escaped = escape(str(message.get("from", "someone"))), escape(str(message.get("text", "")))
-    blocks = _sections(f"A question from *{asker}*:") + _quote_sections(escaped)
+    blocks = _sections(f"A question from *{asker}*:") + _literal_sections(str(message.get("text", "")))
     return _cap(blocks), clip(f"A question from {asker}: {escaped}", FALLBACK_TEXT)

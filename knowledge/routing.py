@@ -55,15 +55,26 @@ ROUTES: tuple[Route, ...] = (
     # ... a picture or post of the person put out without their permission ("posted a video of me without my
     # permission") ...
     _route(INCIDENT_REPORT, "@image @post", "@targeted", "without"),
-    # ... or a worrying post or message.
+    # ... a worrying post or message ...
     _route(INCIDENT_REPORT, "worrying worried concerning concerned disturbing alarming",
            "@post @message @image @social_media"),
+    # ... a parent or pupil running down the school or its staff ("a dad is slagging off the school on fb") ...
+    _route(INCIDENT_REPORT, "@grievance", "@parent @pupil @former_pupil someone somebody people",
+           "school teacher staff me colleague @colleague @head @manager"),
+    # ... or a pupil's post or message that raises a safeguarding concern ("a kid commented on our class blog that
+    # things are really bad at home").
+    _route(INCIDENT_REPORT, "@safeguarding @disclosure", "@pupil @former_pupil", "@post @message"),
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
+    # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?";
+    # adding a photo of them, or keeping in touch through the school's page, is something else.
+    _route(FRIEND_REQUEST, "=add =adding =added touch", " ".join(PEOPLE), "@social_media",
+           unless="@image @post @account @create"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
     # facebook page for the pta", "we'd like a blog for the library"
     _route(ACCOUNT_REQUEST, "@create open make run request proposal propose application apply =doing =going "
-           "=want =id =wed =thinking =planning", ACCOUNT_WORDS, ACCOUNT_OWNERS),
+           "=want =id =wed =thinking =planning process procedure", ACCOUNT_WORDS, ACCOUNT_OWNERS,
+           unless="@grievance"),  # "can I rant on facebook about how the school is run?" wants no page
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
     _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),

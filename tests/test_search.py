@@ -271,6 +271,15 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("Can I use a separate email for social networking?", None),
     ("thinking of doing an instagram account for the year 6 trip", "account_request"),
     ("a journalist messaged me on twitter about a pupil, do i reply?", None),  # "do" is not "doing"
+    ("a mum is slagging off the school on the village fb page", "incident_report"),
+    ("a parent slated one of our TAs on facebook", "incident_report"),
+    ("can i rant on facebook about how the school is run?", None),  # their own post: a question, not an incident
+    ("a lad in my form commented on the class blog that things are bad at home", "incident_report"),
+    ("got a dm saying they know where I live and I'll regret it", "incident_report"),
+    ("a colleague keeps posting snide memes about me", "incident_report"),
+    ("can the music dept have a youtube channel? whats the process", "account_request"),
+    ("is it weird to add my line manager on fb?", "friend_request"),
+    ("can I add photos of the sports day kids on our class page?", None),  # adding a picture, not a person
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

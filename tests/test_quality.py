@@ -2,9 +2,10 @@
 
 The held-out questions (tests/data/heldout_questions.jsonl) were written apart from the search code, from the
 policies alone, so they show how search does on questions nobody tuned it for. The blind questions
-(tests/data/blind_questions.jsonl) were written the same way later, in fourteen batches (1,380 questions: chat
+(tests/data/blind_questions.jsonl) were written the same way later, in sixteen batches (1,580 questions: chat
 style, staff-FAQ style, mixed, new staff on their phones, scenarios told before the question, plain one-liners,
-leads' and managers' questions, questions after a staff briefing, and thumb-typed shorthand), by helpers who saw neither the code nor the other sets; each batch was first scored
+leads' and managers' questions, questions after a staff briefing, thumb-typed shorthand, many roles and styles,
+and one section of each policy after another), by helpers who saw neither the code nor the other sets; each batch was first scored
 untouched and then used to find what search missed. The floors sit a little below the
 figures measured when they were set, to catch a change that makes search worse.
 """
@@ -25,7 +26,7 @@ DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev_questions.j
 # declined at most, dialogs offered.
 FLOORS = [
     pytest.param(HELD_OUT, 0.56, 0.80, 0.9, 2, 0.9, id="held-out"),
-    pytest.param(BLIND, 0.63, 0.82, 0.85, 26, 0.95, id="blind"),
+    pytest.param(BLIND, 0.63, 0.82, 0.85, 32, 0.95, id="blind"),
     pytest.param(DEV, 0.58, 0.88, 1.0, 1, 1.0, id="shared-dev", marks=pytest.mark.skipif(
         not DEV.exists(), reason="the shared question set is beside the project only in the workspace")),
 ]

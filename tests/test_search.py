@@ -58,6 +58,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("can i name a colleague in a post without asking them", ("without their approval",)),
     ("what if a dad doesnt want his son photographed", ("their wishes should be respected",)),
     ("can i scroll instagram during my lessons", ("school day", "at work")),
+    # "why do we have" a policy, or "what is it for", asks its purpose; answering comments is responding to them
+    ("why do we have a social media policy?", ("purpose of this policy", "aims to encourage")),
+    ("how fast do we have to answer comments on the school FB page?", ("24 hours", "respond")),
     ("how often does the social media policy get updated", ("reviewed annually",)),
     ("how old do pupils have to be to join a school social media page", ("minimum age",)),
     # txt is text; which other policies to read is a question about the policy itself

@@ -188,6 +188,9 @@ class Vocabulary:
                     # The same words under two concepts name both; a different word that only shares the stem
                     # ("reporter" under media, "report" under reporting) leaves the stem to the first listing.
                     phrases[key] = (*phrases.get(key, ()), "@" + concept)
+        for entry in data.get("not_ideas", {}).get("phrases", []):
+            # Words that, together, are not the idea one of them names alone: read as a phrase naming nothing.
+            phrases.setdefault(tuple(stem(w) for w in _expand(words(entry), shorthand)), ())
         domain = frozenset("@" + c for c in data.get("domain", {}).get("concepts", []))
         conduct = frozenset("@" + c for c in data.get("domain", {}).get("conduct", []))
         longest = max((len(k) for k in (*phrases, *exact)), default=1)

@@ -420,6 +420,11 @@ def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: Kn
     assert "@report_verb" in concepts("I want to report it")
     # The same words listed under two ideas name both.
     assert {"@monitor", "@access"} <= concepts("can I look through her profile")
+    # Words that together are not the idea one of them names alone name nothing.
+    assert "@leaving" not in concepts("someone left a racist comment on our page")
+    assert "@leaving" in concepts("can i message pupils once i have left")
+    assert "@moderate" not in concepts("can i rant about how the school is being run")
+    assert "@moderate" in concepts("who will run the account")
 
 
 def test_a_case_of_a_wider_idea_also_finds_clauses_on_the_wider_idea(kb: KnowledgeBase):

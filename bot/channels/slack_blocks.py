@@ -307,6 +307,6 @@ def reporter_update(message: dict[str, Any]) -> tuple[list[Block], str]:
 
 def question_for_lead(message: dict[str, Any]) -> tuple[list[Block], str]:
     """A staff member's question passed on to a lead, their words quoted."""
-    asker, escaped = escape(str(message.get("from", "someone"))), escape(str(message.get("text", "")))
-    blocks = _sections(f"A question from *{asker}*:") + _literal_sections(str(message.get("text", "")))
-    return _cap(blocks), clip(f"A question from {asker}: {escaped}", FALLBACK_TEXT)
+    asker, text = escape(str(message.get("from", "someone"))), str(message.get("text", ""))
+    blocks = _sections(f"A question from *{asker}*:") + _literal_sections(text)
+    return _cap(blocks), clip(f"A question from {asker}: {escape(text)}", FALLBACK_TEXT)

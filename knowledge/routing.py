@@ -65,16 +65,18 @@ ROUTES: tuple[Route, ...] = (
     # things are really bad at home").
     _route(INCIDENT_REPORT, "@safeguarding @disclosure", "@pupil @former_pupil", "@post @message"),
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
-    # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?";
+    # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?",
+    # "can i still chat to my nephew on snap?";
     # adding a photo of them, or keeping in touch through the school's page, is something else.
-    _route(FRIEND_REQUEST, "=add =adding =added touch", " ".join(PEOPLE), "@social_media",
+    _route(FRIEND_REQUEST, "=add =adding =added touch =chat =chatting", " ".join(PEOPLE), "@social_media",
            unless="@image @post @account @create"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
-    # facebook page for the pta", "we'd like a blog for the library"
+    # facebook page for the pta", "we'd like a blog for the library"; but "can I rant on facebook about how the
+    # school is run?" wants no page, and "a photo of me at the fun run, ok for my fb?" is about a picture.
     _route(ACCOUNT_REQUEST, "@create open make run request proposal propose application apply =doing =going "
            "=want =id =wed =thinking =planning process procedure", ACCOUNT_WORDS, ACCOUNT_OWNERS,
-           unless="@grievance"),  # "can I rant on facebook about how the school is run?" wants no page
+           unless="@grievance @image"),
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
     _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),

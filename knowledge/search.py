@@ -40,9 +40,12 @@ _RULE = re.compile(r"\b(must|should|shall|never|permits?|permitted|allowed|requi
 _RULE_LIST = re.compile(r"\bdo'?s\b|\bdon'?ts\b")
 DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that says what it is, not one that uses it
 # A question asking what something is: "what is a microblog", "what does the policy mean by", "what counts as
-# social media", "the difference between defamation and libel". "What is the rule on ..." asks for a rule.
+# social media", "the difference between defamation and libel", "what is geo tagging and why does it matter".
+# "What is the rule on ...", "what is allowed" ask for a rule.
 _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
-                           r"(?!(the|my|our|your|their|it|this|that|there|is|are)\b)\w+( \w+){0,2}$|"
+                           r"(?!(the|my|our|your|their|it|this|that|there|is|are|allowed|permitted|expected|"
+                           r"required|acceptable|ok|okay|banned|forbidden)\b)\w+( \w+){0,2}"
+                           r"( and (why|how|what|when|who)\b.*)?$|"
                            r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
                            r"\bdefin(e|ition)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
                            r"\bdifference between\b")

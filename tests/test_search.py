@@ -25,6 +25,12 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("my sons mum keeps asking to connect on insta", ("parents",)),
     # paraphrase: "moan about my manager" is the policy's "air internal grievances" / "voice concerns"
     ("can I moan about my manager online", ("grievances", "adverse")),
+    # staff speech: a diagnosis is personal information about a pupil
+    ("can i post that a kid in my class has been diagnosed with autism", ("personal information about pupils",)),
+    # staff speech: "for a laugh" is the policy's "trivial reasons"
+    ("could i start a twitter for my tutor group just for a laugh", ("trivial reasons",)),
+    # staff speech: a video someone else made is other people's material
+    ("can i share a youtube video someone else made on our dept page", ("copyright", "other peoples")),
     # paraphrase: "taken down" is the policy's "removed"
     ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
@@ -283,6 +289,9 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("can the music dept have a youtube channel? whats the process", "account_request"),
     ("is it weird to add my line manager on fb?", "friend_request"),
     ("can I add photos of the sports day kids on our class page?", None),  # adding a picture, not a person
+    ("a dad from the under 11s football team keeps sending me fb requests", "friend_request"),
+    ("my nephew is in yr 9 here, can i still chat to him on snap", "friend_request"),
+    ("photo of me at the fun run in the school t-shirt, ok for my fb?", None),  # a picture, not a new page
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog
@@ -352,6 +361,7 @@ def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question:
     ("whats a wiki", "is a web site developed collaboratively"),
     ("What does the policy mean by social media?", "a broad term for any kind of online platform"),
     ("is youtube classed as social media?", "a broad term for any kind of online platform"),
+    ("What is geo tagging and why does it matter?", "the ability to add geographical or location data"),
 ])
 def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says_what_it_is(
         kb: KnowledgeBase, question: str, wanted: str):
@@ -369,6 +379,8 @@ def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says
     ("what is the rule on friend requests", False),  # a rule, not a meaning
     ("what are the rules on photos", False),
     ("what is my responsibility for the school page", False),
+    ("what is geo tagging and why does it matter", True),
+    ("what is allowed and what is not", False),
 ])
 def test_questions_asking_what_something_means_are_recognised(question: str, asks: bool):
     from knowledge.analysis import words
@@ -536,6 +548,8 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("what are the objectives of the school account", "@objection"),
     ("can i turn off locations on my phone", "@meet"),  # "locate" a pupil is finding them
     ("the business case covers the following points", "@befriend"),  # not following someone online
+    ("do agency staff have to follow this policy", "@befriend"),
+    ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):

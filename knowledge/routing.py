@@ -21,7 +21,8 @@ ACCOUNT_REQUEST = "account_request"
 PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head")
 ACCOUNT_WORDS = "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog"
 ACCOUNT_OWNERS = ("school class department dept pta club team library form year residential trip official sixth "
-                  "subject @pupil @parent")
+                  "subject pe sport sports music drama art science maths geography history choir band netball football "
+                  "rugby @pupil @parent")
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,10 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("could i start a twitter for my tutor group just for a laugh", ("trivial reasons",)),
     # staff speech: a video someone else made is other people's material
     ("can i share a youtube video someone else made on our dept page", ("copyright", "other peoples")),
+    # a deputy head is a colleague too
+    ("just had a friend request from our new deputy head, accept or not?", ("work colleagues",)),
+    # "fuming" about something at work is a grievance to raise inside the school
+    ("fuming about the new marking policy, can i have a rant about slt on fb", ("grievances", "voice concerns")),
     # paraphrase: "taken down" is the policy's "removed"
     ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
@@ -292,6 +296,8 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("a dad from the under 11s football team keeps sending me fb requests", "friend_request"),
     ("my nephew is in yr 9 here, can i still chat to him on snap", "friend_request"),
     ("photo of me at the fun run in the school t-shirt, ok for my fb?", None),  # a picture, not a new page
+    ("a dad posted on the village fb group calling our head useless", "incident_report"),
+    ("head of PE here - want to set up a twitter for fixtures and results", "account_request"),
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

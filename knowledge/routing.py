@@ -20,6 +20,7 @@ ACCOUNT_REQUEST = "account_request"
 
 PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head")
 ACCOUNT_WORDS = "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog"
+# Who a school page would be for: the school or a part of it, and a subject, sport or club as much as a department.
 ACCOUNT_OWNERS = ("school class department dept pta club team library form year residential trip official sixth "
                   "subject pe sport sports music drama art science maths geography history choir band netball football "
                   "rugby @pupil @parent")
@@ -67,8 +68,8 @@ ROUTES: tuple[Route, ...] = (
     _route(INCIDENT_REPORT, "@safeguarding @disclosure", "@pupil @former_pupil", "@post @message"),
     _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
     # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?",
-    # "can i still chat to my nephew on snap?";
-    # adding a photo of them, or keeping in touch through the school's page, is something else.
+    # "can i still chat to my nephew on snap?"; adding a photo of them, or keeping in touch through the school's
+    # page, is something else.
     _route(FRIEND_REQUEST, "=add =adding =added touch =chat =chatting", " ".join(PEOPLE), "@social_media",
            unless="@image @post @account @create"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),

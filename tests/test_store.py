@@ -172,3 +172,15 @@ def test_an_event_left_behind_is_tried_three_times_then_dropped(db, clock):
         attempts.append(([e.attempts for e in again], dropped))
     assert attempts == [([1], 0), ([2], 0), ([3], 0), ([], 1)]
     assert _kept(db) == []
+
+
+def test_the_next_event_that_can_be_left_behind_is_the_first_kept_since_a_moment(db, clock):
+    start = clock()
+    with Session(db) as session:
+        assert inbox.first_kept_since(session, start - timedelta(seconds=60)) is None
+        inbox.keep(session, "slack:EvOld", "{}", start - timedelta(seconds=90))  # already left behind
+        inbox.keep(session, "slack:EvA", "{}", start - timedelta(seconds=20))
+        inbox.keep(session, "slack:EvB", "{}", start - timedelta(seconds=5))
+        session.commit()
+        assert inbox.first_kept_since(session, start - timedelta(seconds=60)) == start - timedelta(seconds=20)
+        assert inbox.first_kept_since(session, start) is None

@@ -74,17 +74,34 @@ async def replay(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Backlo
     return len(events)
 
 
+async def next_due(db: Engine, now: datetime, after: timedelta = REPLAY_AFTER) -> datetime | None:
+    """When the next kept event that is not yet left behind will be, if it is still unhandled then."""
+    def first() -> datetime | None:
+        with Session(db) as session:
+            return inbox.first_kept_since(session, now - after)
+    kept = await blocking(db, first)
+    return None if kept is None else kept + after
+
+
 async def replaying(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Backlog, clock: Callable[[], datetime],
                     stop: asyncio.Event, after: timedelta = REPLAY_AFTER, every: float = REPLAY_EVERY) -> None:
-    """Replay left-behind events now (a restart) and every `every` seconds (another replica's), until `stop`."""
+    """Replay left-behind events now (a restart) and every `every` seconds (another replica's), until `stop`; sooner
+    when a kept event will count as left behind before then, so what a process killed a moment before a restart
+    left is answered as soon as it may be, not a whole round later."""
     while not stop.is_set():
+        wait = every
         try:
-            await replay(db, bolt, secret, backlog, clock(), after)
+            now = clock()
+            await replay(db, bolt, secret, backlog, now, after)
+            due = await next_due(db, now, after)
+            if due is not None:
+                # Just past the moment: left_behind takes events kept strictly before `now - after`.
+                wait = min(every, max((due - clock()).total_seconds(), 0.0) + 0.01)
         except Exception as failure:  # noqa: BLE001 (the next round tries again)
             if not unavailable(failure):
                 log.exception("replaying slack events failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+            await asyncio.wait_for(stop.wait(), timeout=wait)
 
 
 class Answered:

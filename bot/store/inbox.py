@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from bot.store.models import InboxEvent
@@ -92,6 +92,11 @@ def left_behind(session: Session, *, older_than: datetime, limit: int = 50) -> t
         session.execute(update(InboxEvent).where(InboxEvent.key == event.key).values(attempts=event.attempts))
     return again, len(dropped)
 
+
+def first_kept_since(session: Session, since: datetime) -> datetime | None:
+    """When the first event kept at or after `since` arrived: the next one that can come to be left behind."""
+    first = session.execute(select(func.min(InboxEvent.received_at)).where(InboxEvent.received_at >= since)).scalar()
+    return None if first is None else _utc(first)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -30,11 +30,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # staff speech: "for a laugh" is the policy's "trivial reasons"
     ("could i start a twitter for my tutor group just for a laugh", ("trivial reasons",)),
     # staff speech: a video someone else made is other people's material
-    ("can i share a youtube video someone else made on our dept page", ("copyright", "other peoples")),
+    ("can i share a youtube video someone else made on our page", ("other peoples’ materials", "copyright holder")),
     # a deputy head is a colleague too
     ("just had a friend request from our new deputy head, accept or not?", ("work colleagues",)),
-    # "fuming" about something at work is a grievance to raise inside the school
-    ("fuming about the new marking policy, can i have a rant about slt on fb", ("grievances", "voice concerns")),
     # paraphrase: "taken down" is the policy's "removed"
     ("how do I get a post about me taken down", ("remove",)),
     # paraphrase: "break the policy" is the policy's "breach"
@@ -560,6 +558,16 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
     assert not_named not in kb.index.parse(question).analysed.concepts
+
+
+@pytest.mark.parametrize("question, named", [
+    ("fuming about the new marking policy", "@grievance"),  # anger about work is a grievance to raise inside
+    ("a kid in my class has just been diagnosed with adhd", "@personal_info"),
+    ("somebody made an insta using my name and photos", "@targeted"),
+    ("can i leak the staff restructure plans", "@confidential"),
+])
+def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
+    assert named in kb.index.parse(question).analysed.concepts
 
 
 @pytest.mark.parametrize("question", [

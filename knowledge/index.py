@@ -11,7 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +27,8 @@ K1 = 1.2
 B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
+SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
 SHORT_CLAUSE_WORDS = 8  # clauses shorter than this ("Approve account creation") lose part of their score
@@ -135,7 +137,7 @@ class ClauseIndex:
             if better is not None:
                 corrected[w] = better
             fixed.append(better or w)
-        analysed = analyse_words(fixed, self.vocab, broaden=True)
+        analysed = self._point_weighed(question, fixed, analyse_words(fixed, self.vocab, broaden=True))
         terms: Counter[str] = Counter()
         for term, share in zip(analysed.stems, analysed.shares):
             terms[term] += share
@@ -144,6 +146,19 @@ class ClauseIndex:
         for term in self.vocab.answer_terms(fixed):
             terms[term] += ANSWER_TYPE_WEIGHT
         return Query(analysed, dict(terms), corrected, tuple(fixed))
+
+    def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
+        """A question told as a story ("At sports day I got some great shots of the kids. Can I put them on my
+        Facebook?") asks its point in its last sentence; the sentences before set the scene. A word said only
+        there counts for SETTING_WEIGHT of a word, so clauses that share the scene do not outrank the one on the
+        point; the scene still counts, since it often says who or what the question is about."""
+        sentences = _SENTENCES.split(question.strip())
+        asked = len(words(sentences[-1])) if len(sentences) > 1 else 0
+        point = set(analyse_words(fixed[len(fixed) - asked:], self.vocab).stems) if asked else set()
+        if not point:
+            return analysed
+        return replace(analysed, shares=tuple(share if stem_ in point else share * SETTING_WEIGHT
+                                              for stem_, share in zip(analysed.stems, analysed.shares)))
 
     def search(self, query: Query, k: int) -> list[Hit]:
         """The k best clauses for a query, best first (fewer when fewer clauses match at all)."""

@@ -209,6 +209,19 @@ def test_a_long_story_about_something_else_is_still_declined(kb: KnowledgeBase):
     assert not result.confident
 
 
+def test_the_story_before_a_question_sets_the_scene_and_its_last_sentence_asks(kb: KnowledgeBase):
+    result = kb.ask("The colleague who runs our Facebook page is leaving at Easter. What should happen to the account?")
+    assert "after the lead staff member has left" in result.answers[0].clause.text
+
+
+def test_a_word_said_only_in_the_story_counts_for_less_than_one_in_the_question(kb: KnowledgeBase):
+    analysed = kb.index.parse("We went to the zoo with year 4. Can I post the photos?").analysed
+    share = dict(zip(analysed.stems, analysed.shares))
+    assert share["zoo"] < share["photo"] == 1.0
+    one_sentence = kb.index.parse("Can I post the photos from the zoo?").analysed
+    assert set(one_sentence.shares) == {1.0}
+
+
 @pytest.mark.parametrize("question", [
     "who do i complain to about my timetable",  # a grievance, but not one aired online
     "i've been told i'm in breach of contract for being late, is that right",

@@ -28,6 +28,7 @@ B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it
+POINT_WORDS = 3  # a last sentence with fewer content words ("Is that a good idea?") asks about the story itself
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
@@ -151,11 +152,13 @@ class ClauseIndex:
         """A question told as a story ("At sports day I got some great shots of the kids. Can I put them on my
         Facebook?") asks its point in its last sentence; the sentences before set the scene. A word said only
         there counts for SETTING_WEIGHT of a word, so clauses that share the scene do not outrank the one on the
-        point; the scene still counts, since it often says who or what the question is about."""
+        point; the scene still counts, since it often says who or what the question is about. A last sentence of
+        fewer than POINT_WORDS content words ("Is that a good idea?", "What's the school's line on that?") asks
+        about the story, and then every word counts in full."""
         sentences = _SENTENCES.split(question.strip())
         asked = len(words(sentences[-1])) if len(sentences) > 1 else 0
         point = set(analyse_words(fixed[len(fixed) - asked:], self.vocab).stems) if asked else set()
-        if not point:
+        if len(point) < POINT_WORDS:
             return analysed
         return replace(analysed, shares=tuple(share if stem_ in point else share * SETTING_WEIGHT
                                               for stem_, share in zip(analysed.stems, analysed.shares)))

@@ -210,16 +210,21 @@ def test_a_long_story_about_something_else_is_still_declined(kb: KnowledgeBase):
 
 
 def test_the_story_before_a_question_sets_the_scene_and_its_last_sentence_asks(kb: KnowledgeBase):
-    result = kb.ask("The colleague who runs our Facebook page is leaving at Easter. What should happen to the account?")
-    assert "after the lead staff member has left" in result.answers[0].clause.text
+    result = kb.ask("Our class pages are on Facebook. Do we need to think about the age limit for pupils?")
+    assert "minimum age requirements" in result.answers[0].clause.text
 
 
-def test_a_word_said_only_in_the_story_counts_for_less_than_one_in_the_question(kb: KnowledgeBase):
-    analysed = kb.index.parse("We went to the zoo with year 4. Can I post the photos?").analysed
+@pytest.mark.parametrize("question, weighed", [
+    ("We went to the zoo with year 4. Can I post the class photos on my facebook?", True),
+    ("Can I post the class photos from the zoo on my facebook?", False),  # one sentence: all of it is the point
+    ("We went to the zoo with year 4 and I took photos. Is that a problem?", False),  # the ask is about the story
+])
+def test_a_word_said_only_in_the_story_counts_for_less_than_one_in_the_question(kb: KnowledgeBase, question: str,
+                                                                               weighed: bool):
+    analysed = kb.index.parse(question).analysed
     share = dict(zip(analysed.stems, analysed.shares))
-    assert share["zoo"] < share["photo"] == 1.0
-    one_sentence = kb.index.parse("Can I post the photos from the zoo?").analysed
-    assert set(one_sentence.shares) == {1.0}
+    assert share["photo"] == 1.0
+    assert (share["zoo"] < 1.0) == weighed
 
 
 @pytest.mark.parametrize("question", [

@@ -60,17 +60,14 @@ ROUTES: tuple[Route, ...] = (
     # ... a worrying post or message ...
     _route(INCIDENT_REPORT, "worrying worried concerning concerned disturbing alarming",
            "@post @message @image @social_media"),
-    # ... a parent or pupil running down the school or its staff ("a dad is slagging off the school on fb") ...
+    # ... or a parent or pupil running down the school or its staff ("a dad is slagging off the school on fb").
     _route(INCIDENT_REPORT, "@grievance", "@parent @pupil @former_pupil someone somebody people",
            "school teacher staff me colleague @colleague @head @manager"),
-    # ... or a pupil's post or message that raises a safeguarding concern ("a kid commented on our class blog that
-    # things are really bad at home").
-    _route(INCIDENT_REPORT, "@safeguarding @disclosure", "@pupil @former_pupil", "@post @message"),
-    _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
+    _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request governor governors"),
     # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?",
     # "can i still chat to my nephew on snap?"; adding a photo of them, or keeping in touch through the school's
     # page, is something else.
-    _route(FRIEND_REQUEST, "=add =adding =added touch =chat =chatting", " ".join(PEOPLE), "@social_media",
+    _route(FRIEND_REQUEST, "=add =adding =added touch =chat =chatting", " ".join(PEOPLE) + " class", "@social_media",
            unless="@image @post @account @create"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
@@ -82,6 +79,10 @@ ROUTES: tuple[Route, ...] = (
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
     _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),
+    # Last, as weaker evidence than asking for a page ("I'd like a private facebook group for our most vulnerable
+    # pupils"): a pupil's post or message that raises a safeguarding concern ("a kid commented on our class blog
+    # that things are really bad at home", "a pupil who has gone missing posted where they are").
+    _route(INCIDENT_REPORT, "@safeguarding @disclosure", "@pupil @former_pupil", "@post @message @location"),
 )
 
 

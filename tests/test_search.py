@@ -314,6 +314,11 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("photo of me at the fun run in the school t-shirt, ok for my fb?", None),  # a picture, not a new page
     ("a dad posted on the village fb group calling our head useless", "incident_report"),
     ("head of PE here - want to set up a twitter for fixtures and results", "account_request"),
+    ("someone posted that they'll be waiting for me when I leave work", "incident_report"),
+    ("a pupil who has gone missing has posted on snapchat where they are", "incident_report"),
+    ("I'd like a private facebook group to keep in touch with our most vulnerable pupils", "account_request"),
+    ("a governor has asked to connect with me on facebook", "friend_request"),
+    ("once my placement ends can I keep in touch with my placement class on instagram?", "friend_request"),
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

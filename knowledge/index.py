@@ -149,8 +149,8 @@ class ClauseIndex:
         return Query(analysed, dict(terms), corrected, tuple(fixed))
 
     def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
-        """A question told as a story ("At sports day I got some great shots of the kids. Can I put them on my
-        Facebook?") asks its point in its last sentence; the sentences before set the scene. A word said only
+        """A question told as a story ("Our class pages are on Facebook. Do we need to think about the age limit
+        for pupils?") asks its point in its last sentence; the sentences before set the scene. A word said only
         there counts for SETTING_WEIGHT of a word, so clauses that share the scene do not outrank the one on the
         point; the scene still counts, since it often says who or what the question is about. A last sentence of
         fewer than POINT_WORDS content words ("Is that a good idea?", "What's the school's line on that?") asks

@@ -75,7 +75,7 @@ async def replay(db: Engine, bolt: AsyncApp, secret: str | None, backlog: Backlo
 
 
 async def next_due(db: Engine, now: datetime, after: timedelta = REPLAY_AFTER) -> datetime | None:
-    """When the next kept event that is not yet left behind will be, if it is still unhandled then."""
+    """When the next kept event not yet left behind will come to count as left behind; None when none is kept."""
     def first() -> datetime | None:
         with Session(db) as session:
             return inbox.first_kept_since(session, now - after)

@@ -18,7 +18,7 @@ INCIDENT_REPORT = "incident_report"
 FRIEND_REQUEST = "friend_request"
 ACCOUNT_REQUEST = "account_request"
 
-PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head")
+PEOPLE = ("@pupil", "@parent", "@former_pupil", "@family", "@colleague", "@manager", "@head", "@scope_people")
 ACCOUNT_WORDS = "@account facebook instagram twitter tiktok youtube snapchat linkedin channel page blog @blog"
 # Who a school page would be for: the school or a part of it, and a subject, sport or club as much as a department.
 ACCOUNT_OWNERS = ("school class department dept pta club team library form year residential trip official sixth "
@@ -63,7 +63,7 @@ ROUTES: tuple[Route, ...] = (
     # ... or a parent or pupil running down the school or its staff ("a dad is slagging off the school on fb").
     _route(INCIDENT_REPORT, "@grievance", "@parent @pupil @former_pupil someone somebody people",
            "school teacher staff me colleague @colleague @head @manager"),
-    _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request governor governors"),
+    _route(FRIEND_REQUEST, "@befriend", " ".join(PEOPLE) + " request"),
     # "is it weird to add my line manager on fb?", "can I stay in touch with kids from my old school on snapchat?",
     # "can i still chat to my nephew on snap?"; adding a photo of them, or keeping in touch through the school's
     # page, is something else.

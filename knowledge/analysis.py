@@ -226,14 +226,19 @@ class Vocabulary:
         after = question_words[at + length] if at + length < len(question_words) else ""
         return at > 0 and question_words[at - 1] in self.describing and after not in self.asking
 
-    def answer_terms(self, question_words: list[str]) -> list[str]:
-        """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
+    def answer_cues(self, question_words: list[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        """The kinds of question asked ("how often" ...), each with the terms its answer tends to contain, in the
+        vocabulary's order."""
         named = sorted({k for i, word in enumerate(question_words) for k in self.cue_starts.get(word, ())
                         if tuple(question_words[i:i + len(self.question_types[k][0])]) == self.question_types[k][0]
                         and not self._describes(question_words, i, len(self.question_types[k][0]))})
+        return [self.question_types[k] for k in named]
+
+    def answer_terms(self, question_words: list[str]) -> list[str]:
+        """Terms the answer to this kind of question tends to contain ("who" -> roles)."""
         found: list[str] = []
-        for k in named:  # in the vocabulary's order, as the weights were set
-            found.extend(t for t in self.question_types[k][1] if t not in found)
+        for _, targets in self.answer_cues(question_words):  # in the vocabulary's order, as the weights were set
+            found.extend(t for t in targets if t not in found)
         return found
 
 

@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+import dataclasses
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +63,9 @@ class Query:
     terms: dict[str, float]  # term -> query weight
     corrected: dict[str, str]  # misspelt word -> the known word it was read as
     words: tuple[str, ...]  # every word of the question, stop words included, misspellings corrected
+    # The content words that ask what kind of answer is wanted ("often" in "how often"), each with the terms an
+    # answer of that kind holds ("annually", "regularly"): a clause that says "annually" answers "how often".
+    answered_by: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 class ClauseIndex:
@@ -146,7 +150,12 @@ class ClauseIndex:
             terms[term] += CONCEPT_WEIGHT
         for term in self.vocab.answer_terms(fixed):
             terms[term] += ANSWER_TYPE_WEIGHT
-        return Query(analysed, dict(terms), corrected, tuple(fixed))
+        answered_by: dict[str, tuple[str, ...]] = {}
+        for cue, targets in self.vocab.answer_cues(fixed):
+            for word in cue:
+                if word not in STOPWORDS:
+                    answered_by[stem(word)] = (*answered_by.get(stem(word), ()), *targets)
+        return Query(analysed, dict(terms), corrected, tuple(fixed), answered_by)
 
     def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
         """A question told as a story ("Our class pages are on Facebook. Do we need to think about the age limit

@@ -208,7 +208,7 @@ class KnowledgeBase:
             weight *= share
             total += weight
             holding = np.zeros(len(candidates), dtype=bool)
-            for term in terms:
+            for term in (*terms, *query.answered_by.get(stem_, ())):
                 holding |= self.index.holding(term, candidates)
             matched[holding] += weight
         for concept, (start, _) in zip(analysed.concepts, analysed.concept_spans):

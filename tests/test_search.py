@@ -561,6 +561,18 @@ def test_who_asks_for_a_role_only_when_it_asks(kb: KnowledgeBase, question: str,
     assert ("@head" in kb.vocab.answer_terms(words(question))) is asks_who
 
 
+@pytest.mark.parametrize("question, wanted", [
+    ("How often does this policy get reviewed?", "reviewed annually"),
+    ("how fast does a horrible post about a teacher actually get taken down", "within 24 hours"),
+])
+def test_the_word_asking_what_kind_of_answer_is_wanted_is_covered_by_an_answer_of_that_kind(
+        kb: KnowledgeBase, question: str, wanted: str):
+    # "often" is never in the clause that says "annually", but that clause answers "how often" all the same.
+    result = kb.ask(question)
+    assert result.confident
+    assert any(wanted in a.clause.text for a in result.answers), [a.clause.text[:60] for a in result.answers]
+
+
 def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb: KnowledgeBase):
     whole = kb.ask("What should a business case for a new account cover?").answers[0].clause
     assert "business case" in whole.text and "- The aim of the account" in whole.text

@@ -159,6 +159,11 @@ class KnowledgeBase:
                               about_parents="@parent" in query.analysed.concepts)
         best = ranked[0]
         topic = self.vocab.topic(query.analysed)
+        if _NAMES_POLICY.search(said):
+            # "Is this policy based on any national guidance?" asks about the policy itself, the policies' business
+            # though no word in it is about conduct online. As sure as one conduct idea and no surer: "what's the
+            # policy on uniform" names a policy too, and must still be covered well to be answered.
+            topic = "conduct" if topic == "other" else topic
         on_topic = topic != "other"
         # The order weighs BM25 as well as coverage, so the clause that covers most of a question about online
         # conduct may sit second; the policies answer it if one of the clauses shown covers enough. The less surely

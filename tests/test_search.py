@@ -174,6 +174,8 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "who do i ask about my pension",  # asking who to ask is not asking about the policy
     "not sure what time the trip leaves, who do i ask",
     "how long do we keep the cctv footage from the car park",  # security recording, not pictures shared online
+    "what does the policy say about fire drills",  # naming the policy is not enough; a fire drill is not a firing
+    "what is the policy on pupils using calculators",
 ])
 def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
     result = kb.ask(question)
@@ -187,6 +189,8 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
     "Should my personal profile be set to private?",
     "Can I tag colleagues in photos?",
     "Who approves a new school Twitter account?",
+    "Is this policy based on any national guidance?",  # no word of online conduct: the policy itself is asked about
+    "Who can I ask if I'm not sure how part of the policy applies to me?",
 ])
 def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, question: str):
     assert kb.ask(question).confident
@@ -589,6 +593,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("the business case covers the following points", "@befriend"),  # not following someone online
     ("do agency staff have to follow this policy", "@befriend"),
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
+    ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):

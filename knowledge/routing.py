@@ -76,6 +76,8 @@ ROUTES: tuple[Route, ...] = (
     _route(ACCOUNT_REQUEST, "@create open make run request proposal propose application apply =doing =going "
            "=want =id =wed =thinking =planning process procedure", ACCOUNT_WORDS, ACCOUNT_OWNERS,
            unless="@grievance @image"),
+    # "can the PE department have its own X account?": a part of the school with a page of its own
+    _route(ACCOUNT_REQUEST, "=its", "=own", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@grievance @image"),
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one
     _route(ACCOUNT_REQUEST, "@approval", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@image @post @message"),
     _route(ACCOUNT_REQUEST, "business", "case"),

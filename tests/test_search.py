@@ -323,6 +323,8 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("I'd like a private facebook group to keep in touch with our most vulnerable pupils", "account_request"),
     ("a governor has asked to connect with me on facebook", "friend_request"),
     ("once my placement ends can I keep in touch with my placement class on instagram?", "friend_request"),
+    ("could the drama club have its own instagram page?", "account_request"),
+    ("do we reply to comments on the school fb page if its a saturday", None),  # "its" for "it's": no page of its own
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

@@ -129,6 +129,9 @@ class Vocabulary:
     describing: frozenset[str] = frozenset()
     asking: frozenset[str] = frozenset()  # ... unless the next word goes on as a question does ("who do I ask")
     elsewhere: frozenset[str] = frozenset()  # matters other policies deal with: pay, IT support (see `topic`)
+    # A platform named as a thing someone has ("a class instagram", "the school twitter"): an account, too.
+    platforms: frozenset[str] = frozenset()
+    owners: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -202,8 +205,10 @@ class Vocabulary:
         describing = frozenset(w for entry in data.get("describing", {}).get("after", []) for w in words(entry))
         asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
         elsewhere = frozenset("@" + c for c in data.get("domain", {}).get("elsewhere", []))
+        accounts = data.get("platform_accounts", {})
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
-                   loose, describing, asking, elsewhere)
+                   loose, describing, asking, elsewhere, frozenset(accounts.get("platforms", [])),
+                   frozenset(accounts.get("after", [])))
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -334,5 +339,20 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
                 i += length - 1
                 break
         i += 1
+    if broaden and vocab.platforms:
+        for at in _platforms_as_accounts(all_words, vocab):
+            concepts.append("@account")
+            spans.append((sum(content[:at]), sum(content[:at]) + 1))
     return Analysed(tuple(compress(all_stems, content)), tuple(compress(all_words, content)), tuple(concepts),
                     tuple(spans), tuple(compress(all_shares, content)))
+
+
+def _platforms_as_accounts(all_words: list[str], vocab: Vocabulary) -> list[int]:
+    """Where a question names a platform as a thing someone has, an account: "a class instagram", "set up a twitter
+    for fixtures", "the school tiktok". Not where another word says what on it is meant: "a youtube video", "a
+    snapchat add", "our facebook page" (which names the page already)."""
+    if vocab.platforms.isdisjoint(all_words):
+        return []
+    last = len(all_words) - 1
+    return [i for i, w in enumerate(all_words) if w in vocab.platforms and i > 0 and all_words[i - 1] in vocab.owners
+            and (i == last or all_words[i + 1] in STOPWORDS)]

@@ -567,6 +567,20 @@ def test_who_asks_for_a_role_only_when_it_asks(kb: KnowledgeBase, question: str,
     assert ("@head" in kb.vocab.answer_terms(words(question))) is asks_who
 
 
+@pytest.mark.parametrize("question, names_account", [
+    ("can I set up a class instagram for my year 5s?", True),
+    ("who looks after the school twitter now she has left?", True),
+    ("open an instagram for the netball team", True),
+    ("can I share a youtube video on our page", True),  # the page, not the video
+    ("can I share a youtube video in a lesson", False),  # a video on a platform, not an account
+    ("a pupil sent me a snapchat add", False),
+    ("can I put it on my facebook?", False),  # a staff member's own, not a school account
+])
+def test_a_platform_named_as_a_thing_someone_has_is_an_account(kb: KnowledgeBase, question: str,
+                                                               names_account: bool):
+    assert ("@account" in kb.index.parse(question).analysed.concepts) is names_account
+
+
 @pytest.mark.parametrize("question, wanted", [
     ("How often does this policy get reviewed?", "reviewed annually"),
     ("how fast does a horrible post about a teacher actually get taken down", "within 24 hours"),

@@ -159,14 +159,19 @@ class ClauseIndex:
 
     def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
         """A question told as a story ("Our class pages are on Facebook. Do we need to think about the age limit
-        for pupils?") asks its point in its last sentence; the sentences before set the scene. A word said only
+        for pupils?") asks its point in its last question; the other sentences set the scene. A word said only
         there counts for SETTING_WEIGHT of a word, so clauses that share the scene do not outrank the one on the
         point; the scene still counts, since it often says who or what the question is about. A last sentence of
         fewer than POINT_WORDS content words ("Is that a good idea?", "What's the school's line on that?") asks
         about the story, and then every word counts in full."""
         sentences = _SENTENCES.split(question.strip())
-        asked = len(words(sentences[-1])) if len(sentences) > 1 else 0
-        point = set(analyse_words(fixed[len(fixed) - asked:], self.vocab).stems) if asked else set()
+        if len(sentences) < 2:
+            return analysed
+        # The point is the last sentence that asks ("Should I turn off Snap Map? My Y10s have worked out where I
+        # live"): what follows a question mark explains it; without one, the last sentence.
+        at = max((i for i, s in enumerate(sentences) if s.rstrip().endswith("?")), default=len(sentences) - 1)
+        start = sum(len(words(s)) for s in sentences[:at])
+        point = set(analyse_words(fixed[start:start + len(words(sentences[at]))], self.vocab).stems)
         if len(point) < POINT_WORDS:
             return analysed
         return replace(analysed, shares=tuple(share if stem_ in point else share * SETTING_WEIGHT

@@ -222,6 +222,7 @@ def test_the_story_before_a_question_sets_the_scene_and_its_last_sentence_asks(k
     ("We went to the zoo with year 4. Can I post the class photos on my facebook?", True),
     ("Can I post the class photos from the zoo on my facebook?", False),  # one sentence: all of it is the point
     ("We went to the zoo with year 4 and I took photos. Is that a problem?", False),  # the ask is about the story
+    ("Can I post the class photos on my facebook? We went to the zoo with year 4 today.", True),  # the ask comes first
 ])
 def test_a_word_said_only_in_the_story_counts_for_less_than_one_in_the_question(kb: KnowledgeBase, question: str,
                                                                                weighed: bool):

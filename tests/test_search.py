@@ -611,6 +611,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("do agency staff have to follow this policy", "@befriend"),
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
+    ("snapchats disappear after they're opened, right?", "@self_harm"),
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -622,6 +623,8 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("a kid in my class has just been diagnosed with adhd", "@personal_info"),
     ("somebody made an insta using my name and photos", "@targeted"),
     ("can i leak the staff restructure plans", "@confidential"),
+    ("a pupil posted that she just wants to disappear", "@self_harm"),
+    ("whatsapp messages disappear after a week so they don't count", "@permanence"),  # a message gone, not a person
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

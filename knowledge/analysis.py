@@ -129,7 +129,7 @@ class Vocabulary:
     describing: frozenset[str] = frozenset()
     asking: frozenset[str] = frozenset()  # ... unless the next word goes on as a question does ("who do I ask")
     elsewhere: frozenset[str] = frozenset()  # matters other policies deal with: pay, IT support (see `topic`)
-    # A platform named as a thing someone has ("a class instagram", "the school twitter"): an account, too.
+    # A platform (`platforms`) named after one of `owners` ("a class instagram", "the school twitter") is an account.
     platforms: frozenset[str] = frozenset()
     owners: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
@@ -341,8 +341,9 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
         i += 1
     if broaden and vocab.platforms:
         for at in _platforms_as_accounts(all_words, vocab):
+            word = sum(content[:at])  # the platform's place among the content words, as spans count them
             concepts.append("@account")
-            spans.append((sum(content[:at]), sum(content[:at]) + 1))
+            spans.append((word, word + 1))
     return Analysed(tuple(compress(all_stems, content)), tuple(compress(all_words, content)), tuple(concepts),
                     tuple(spans), tuple(compress(all_shares, content)))
 

@@ -7,11 +7,11 @@ answers in a few milliseconds.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path

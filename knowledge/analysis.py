@@ -214,8 +214,9 @@ class Vocabulary:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
         `conduct` ideas), "conduct" (one `conduct` idea: "complain", "in breach" are as often about other things), or
         "other". A `domain` idea named only in `loose` words ("online", "app") counts as a `conduct` one. A question
-        that names a matter dealt with `elsewhere` (pay, IT support) and no `conduct` idea is one level less sure:
-        "can I claim overtime for running the school's Facebook page?" asks about pay, not conduct."""
+        that names a matter dealt with `elsewhere` (pay, IT support) and no `conduct` idea is "other", however surely
+        it names a platform: "can I claim overtime for running the school's Facebook page?" asks about pay, and "get
+        TikTok unblocked on the school network" asks IT; neither asks about conduct."""
         named = set(analysed.concepts)
         firmly = {c for c, (start, end) in zip(analysed.concepts, analysed.concept_spans) if c in self.domain
                   and (start < 0 or any(analysed.surface[i] not in self.loose for i in range(start, end)))}
@@ -223,7 +224,7 @@ class Vocabulary:
         conduct = len(named & self.conduct) + len(loosely)
         found = "online" if firmly or conduct >= 2 else "conduct" if conduct else "other"
         if named & self.elsewhere and not named & self.conduct:
-            return "conduct" if found == "online" else "other"
+            return "other"
         return found
 
     def _describes(self, question_words: list[str], at: int, length: int) -> bool:

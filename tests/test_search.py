@@ -635,6 +635,8 @@ def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named
     "is there a budget for promoting our school instagram posts",
     "will school pay me back for the data i use updating the department instagram",
     "how do i set up two-factor authentication on my twitter",
+    "can someone get tiktok unblocked on the school network for my lesson",  # a platform named firmly, still IT's
+    "how do I turn on two factor authentication for the school instagram",
 ])
 def test_pay_and_it_support_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase, question: str):
     assert not kb.ask(question).confident

@@ -624,7 +624,17 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("somebody made an insta using my name and photos", "@targeted"),
     ("can i leak the staff restructure plans", "@confidential"),
     ("a pupil posted that she just wants to disappear", "@self_harm"),
-    ("whatsapp messages disappear after a week so they don't count", "@permanence"),  # a message gone, not a person
+    ("whatsapp messages disappear after a week so they don't count", "@permanence"),  # a message gone, not a person    ("could my old tweets from uni come back to bite me", "@permanence"),
+    ("how often does the policy get looked at again", "@review_period"),
+    ("once i've left can i spill the tea about the school", "@confidential"),
+    ("can i post about the staff restructure before it's been announced", "@confidential"),
+    ("one of my TAs is on social media half the day", "@excessive"),
+    ("is a department blog a lot of work to keep going", "@commitment"),
+    ("can staff say on linkedin that they work at the school", "@identity"),
+    ("what online behaviour counts as misconduct", "@breach"),
+    ("we want a facebook group for parents, who has to sign that off", "@approval"),
+    ("a pupil's instagram shows where she lives", "@location"),
+    ("can i post on the school account without putting my name to it", "@anonymous"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

@@ -568,6 +568,14 @@ def test_who_asks_for_a_role_only_when_it_asks(kb: KnowledgeBase, question: str,
     assert ("@head" in kb.vocab.answer_terms(words(question))) is asks_who
 
 
+@pytest.mark.parametrize("question", [
+    "someone made a fake insta slagging off the school, who do i report it to",
+    "a colleague keeps messaging a pupil on snapchat, who should i speak to",
+])
+def test_who_to_tell_asks_for_how_to_report_as_well_as_a_role(kb: KnowledgeBase, question: str):
+    assert {"@head", "@report_verb"} <= set(kb.vocab.answer_terms(words(question)))
+
+
 @pytest.mark.parametrize("question, names_account", [
     ("can I set up a class instagram for my year 5s?", True),
     ("who looks after the school twitter now she has left?", True),

@@ -132,6 +132,11 @@ class Vocabulary:
     # A platform (`platforms`) named after one of `owners` ("a class instagram", "the school twitter") is an account.
     platforms: frozenset[str] = frozenset()
     owners: frozenset[str] = frozenset()
+    # Year groups under 13, the minimum age most networks set ("year" then one of `young_years`, or one of
+    # `young_words`): named with one of the `age_with` ideas (a page), they raise the age limit (see `analyse_words`).
+    young_years: frozenset[str] = frozenset()
+    young_words: frozenset[str] = frozenset()
+    age_with: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -206,9 +211,11 @@ class Vocabulary:
         asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
         elsewhere = frozenset("@" + c for c in data.get("domain", {}).get("elsewhere", []))
         accounts = data.get("platform_accounts", {})
+        young = data.get("under_13", {})
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
                    loose, describing, asking, elsewhere, frozenset(accounts.get("platforms", [])),
-                   frozenset(accounts.get("after", [])))
+                   frozenset(accounts.get("after", [])), frozenset(young.get("years", [])),
+                   frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])))
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -345,8 +352,25 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
             word = sum(content[:at])  # the platform's place among the content words, as spans count them
             concepts.append("@account")
             spans.append((word, word + 1))
+    if broaden and vocab.age_with and not vocab.age_with.isdisjoint(concepts):
+        if (young := _young_year_group(all_words, vocab)) is not None:
+            start = sum(content[:young[0]])  # the year group's place among the content words, as spans count them
+            concepts.append("@age")
+            spans.append((start, start + sum(content[young[0]:young[1]])))
     return Analysed(tuple(compress(all_stems, content)), tuple(compress(all_words, content)), tuple(concepts),
                     tuple(spans), tuple(compress(all_shares, content)))
+
+
+def _young_year_group(all_words: list[str], vocab: Vocabulary) -> tuple[int, int] | None:
+    """Where a question names pupils under 13 by their year group ("my year 5s", "the reception class"), as a word
+    range; None when it names none. A page for them meets the networks' minimum age: "can I make a class TikTok for
+    my year 5s?" is answered by the clauses on age limits, which the question never mentions."""
+    for i, word in enumerate(all_words):
+        if word == "year" and i + 1 < len(all_words) and all_words[i + 1] in vocab.young_years:
+            return i, i + 2
+        if word in vocab.young_words:
+            return i, i + 1
+    return None
 
 
 def _platforms_as_accounts(all_words: list[str], vocab: Vocabulary) -> list[int]:

@@ -576,6 +576,21 @@ def test_who_to_tell_asks_for_how_to_report_as_well_as_a_role(kb: KnowledgeBase,
     assert {"@head", "@report_verb"} <= set(kb.vocab.answer_terms(words(question)))
 
 
+@pytest.mark.parametrize("question, about_age", [
+    ("can i make a class tiktok for my year 5s", True),
+    ("we'd like a facebook page for the ks2 choir", True),
+    ("can i set up an instagram for my year 10 form", False),  # old enough for the networks' limit
+    ("my niece is in year 4 at my school, can we be friends on fb", False),  # no page for them
+])
+def test_a_page_for_pupils_under_13_is_about_the_age_limit(kb: KnowledgeBase, question: str, about_age: bool):
+    assert ("@age" in kb.index.parse(question).analysed.concepts) is about_age
+
+
+def test_a_class_page_for_young_pupils_is_answered_with_the_age_limit(kb: KnowledgeBase):
+    best = kb.ask("can i make a class tiktok for my year 5s").answers[0].clause
+    assert "minimum age" in best.text
+
+
 @pytest.mark.parametrize("question, names_account", [
     ("can I set up a class instagram for my year 5s?", True),
     ("who looks after the school twitter now she has left?", True),
@@ -632,7 +647,8 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("somebody made an insta using my name and photos", "@targeted"),
     ("can i leak the staff restructure plans", "@confidential"),
     ("a pupil posted that she just wants to disappear", "@self_harm"),
-    ("whatsapp messages disappear after a week so they don't count", "@permanence"),  # a message gone, not a person    ("could my old tweets from uni come back to bite me", "@permanence"),
+    ("whatsapp messages disappear after a week so they don't count", "@permanence"),  # a message gone, not a person
+    ("could my old tweets from uni come back to bite me", "@permanence"),
     ("how often does the policy get looked at again", "@review_period"),
     ("once i've left can i spill the tea about the school", "@confidential"),
     ("can i post about the staff restructure before it's been announced", "@confidential"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.analysis import analyse, words
+from knowledge.analysis import Vocabulary, analyse, words
 from knowledge.search import KnowledgeBase
 from knowledge.splitter import LIST_ITEM
 
@@ -659,9 +659,16 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("we want a facebook group for parents, who has to sign that off", "@approval"),
     ("a pupil's instagram shows where she lives", "@location"),
     ("can i post on the school account without putting my name to it", "@anonymous"),
+    ("is it ok to like a pupil's posts on instagram", "@respond"),  # liking a post engages with it
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts
+
+
+def test_liking_a_post_is_not_anything_likely():
+    # "likely" stems to "like": a clause saying what is likely to happen does not respond to anyone
+    clause = analyse("Personal communications are likely to have a negative impact.", Vocabulary.load())
+    assert "@respond" not in clause.concepts
 
 
 @pytest.mark.parametrize("question", [

@@ -660,6 +660,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("a pupil's instagram shows where she lives", "@location"),
     ("can i post on the school account without putting my name to it", "@anonymous"),
     ("is it ok to like a pupil's posts on instagram", "@respond"),  # liking a post engages with it
+    ("should we be actively searching online for what people say about the school", "@monitor"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

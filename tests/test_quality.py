@@ -2,11 +2,12 @@
 
 The held-out questions (tests/data/heldout_questions.jsonl) were written apart from the search code, from the
 policies alone, so they show how search does on questions nobody tuned it for. The blind questions
-(tests/data/blind_questions.jsonl) were written the same way later, in twenty-one batches (2,080 questions: chat
+(tests/data/blind_questions.jsonl) were written the same way later, in twenty-three batches (2,280 questions: chat
 style, staff-FAQ style, mixed, new staff on their phones, scenarios told before the question, plain one-liners,
 leads' and managers' questions, questions after a staff briefing, thumb-typed shorthand, many roles and styles,
 one section of each policy after another, the shared dev set's kinds, situations told first, who is asking, the
-policies' less obvious sections, and platforms and people named on a phone), by helpers who saw neither the code
+policies' less obvious sections, platforms and people named on a phone, leads' and the IT lead's questions, and the
+dev set's kinds in everyday words the policies do not use), by helpers who saw neither the code
 nor the other sets; each batch was first scored untouched and then used to find what search missed. The floors sit a little below the figures measured when they were set, to catch a change
 that makes search worse.
 """

@@ -362,7 +362,7 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
 
 
 def _young_year_group(all_words: list[str], vocab: Vocabulary) -> tuple[int, int] | None:
-    """Where a question names pupils under 13 by their year group ("my year 5s", "the reception class"), as a word
+    """Where a question names pupils under 13 by their year group ("my year 5s", "the KS2 choir"), as a word
     range; None when it names none. A page for them meets the networks' minimum age: "can I make a class TikTok for
     my year 5s?" is answered by the clauses on age limits, which the question never mentions."""
     for i, word in enumerate(all_words):

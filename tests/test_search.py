@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.analysis import Vocabulary, analyse, words
+from knowledge.analysis import analyse, words
 from knowledge.search import KnowledgeBase
 from knowledge.splitter import LIST_ITEM
 
@@ -666,9 +666,9 @@ def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named
     assert named in kb.index.parse(question).analysed.concepts
 
 
-def test_liking_a_post_is_not_anything_likely():
+def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
     # "likely" stems to "like": a clause saying what is likely to happen does not respond to anyone
-    clause = analyse("Personal communications are likely to have a negative impact.", Vocabulary.load())
+    clause = analyse("Personal communications are likely to have a negative impact.", kb.vocab)
     assert "@respond" not in clause.concepts
 
 

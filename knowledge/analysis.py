@@ -33,7 +33,7 @@ while who who's whom why why's with won't would wouldn't you you'd you'll you're
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
-difference differences define defined definition meaning meant count counts whats wat wot supposed whos
+difference differences define defined definition meaning meant count counts whats wats wat wot supposed whos
 sensible wise unwise advisable much
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
@@ -137,6 +137,9 @@ class Vocabulary:
     young_years: frozenset[str] = frozenset()
     young_words: frozenset[str] = frozenset()
     age_with: frozenset[str] = frozenset()
+    # The jobs people name when they say who is asking ("I'm a TA and ...", "School business manager here."): a
+    # self-introduction holding one says who asks, not what about (see `ClauseIndex._asker_weighed`).
+    roles: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -215,7 +218,8 @@ class Vocabulary:
         return cls(shorthand, phrases, longest, domain, frozenset(known), question_types, exact, broader, conduct,
                    loose, describing, asking, elsewhere, frozenset(accounts.get("platforms", [])),
                    frozenset(accounts.get("after", [])), frozenset(young.get("years", [])),
-                   frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])))
+                   frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])),
+                   frozenset(w for entry in data.get("asker", {}).get("roles", []) for w in words(entry)))
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two

@@ -29,8 +29,20 @@ B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it
+# A word of a phrase that names an idea ("teaching assistant", "senior leadership team") counts for this much of a
+# word in the search, besides the idea: the phrase's meaning is the idea, and its words, rarer than the idea, found
+# clauses that use one of them in another sense ("assistant", "team").
+PHRASE_WORD_WEIGHT = 0.3
+ROLE_WEIGHT = 0.3  # a word of the asker's self-introduction ("I'm a TA and ...") counts for this much of one
 POINT_WORDS = 3  # a last sentence with fewer content words ("Is that a good idea?") asks about the story itself
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
+# Where someone says who they are before asking: "I'm a TA and ...", "As the DSL, ...", "School business manager
+# here." The introduction runs to the first word or mark that goes on to something else.
+_INTRODUCTION = re.compile(
+    r"(?:\b(?:i'?m|i am)\s+|(?:^|[.!?]\s+)as\s+)(?:a|an|the|our|your)\s+(?P<role>[^,.;:!?()]+?)"
+    r"(?=\s+(?:and|but|so|who|at|in|on|with|about|here|from|for|working|whose|that|&)\b|\s*[,.;:!?()-]|\s*$)"
+    r"|^\s*(?P<signed>[a-z' -]{2,40}?)\s+here\b", re.IGNORECASE)
+INTRODUCTION_WORDS = 6  # longer, and it is not a job title but a sentence
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word
 SHORT_CLAUSE_WORDS = 8  # clauses shorter than this ("Approve account creation") lose part of their score
@@ -122,6 +134,9 @@ class ClauseIndex:
             return None
         if word in english_words():
             return None  # "evening" is not a misspelt "venting"
+        swapped = self._swapped(word)
+        if swapped is not None:
+            return swapped
         size = len(word)
         candidates = self._candidates.get(size)
         if candidates is None:
@@ -133,6 +148,13 @@ class ClauseIndex:
         # Equally close candidates: the word more clauses use is the likelier meaning ("online", not "boline").
         return max(close, key=lambda c: (c[1], self._usage.get(c[0], 0)))[0]
 
+    def _swapped(self, word: str) -> str | None:
+        """The known word this one is with two neighbouring letters swapped back, if any: "wrok" is "work". A
+        swap is one slip of the thumbs, but the ratio counts it as two edits, too many for a short word."""
+        found = [w for i in range(len(word) - 1) if word[i] != word[i + 1]
+                 for w in [word[:i] + word[i + 1] + word[i] + word[i + 2:]] if w in self._surface]
+        return max(found, key=lambda w: self._usage.get(w, 0)) if found else None
+
     def parse(self, question: str) -> Query:
         """Analyse a question, reading misspelt words as the known words they are closest to."""
         corrected: dict[str, str] = {}
@@ -143,9 +165,11 @@ class ClauseIndex:
                 corrected[w] = better
             fixed.append(better or w)
         analysed = self._point_weighed(question, fixed, analyse_words(fixed, self.vocab, broaden=True))
+        analysed = self._asker_weighed(question, fixed, analysed)
         terms: Counter[str] = Counter()
-        for term, share in zip(analysed.stems, analysed.shares):
-            terms[term] += share
+        phrased = _in_phrases(analysed)
+        for at, (term, share) in enumerate(zip(analysed.stems, analysed.shares)):
+            terms[term] += share * (PHRASE_WORD_WEIGHT if at in phrased else 1.0)
         for term in analysed.concepts:
             terms[term] += CONCEPT_WEIGHT
         for term in self.vocab.answer_terms(fixed):
@@ -156,6 +180,34 @@ class ClauseIndex:
                 if word not in STOPWORDS:
                     answered_by[stem(word)] = (*answered_by.get(stem(word), ()), *targets)
         return Query(analysed, dict(terms), corrected, tuple(fixed), answered_by)
+
+    def _asker_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
+        """Who is asking is rarely what they ask about: in "I'm the school business manager and I write a personal
+        blog. Do I need a disclaimer?" the manager found the clauses on managers. The words of such a
+        self-introduction count for ROLE_WEIGHT of a word, and the ideas they name are dropped, unless the question
+        asks whether the policy applies or must be followed (then who asks is the point: "I'm a governor. Does
+        this cover me?")."""
+        if not {"@scope", "@comply"}.isdisjoint(analysed.concepts):
+            return analysed
+        spans: list[tuple[int, int]] = []
+        for found in _INTRODUCTION.finditer(question):
+            group = "role" if found.group("role") is not None else "signed"
+            role = words(found.group(group))
+            if not role or len(role) > INTRODUCTION_WORDS or self.vocab.roles.isdisjoint(role):
+                continue
+            start = len(words(question[:found.start(group)]))
+            before = len(analyse_words(fixed[:start], self.vocab).stems)
+            spans.append((before, before + len(analyse_words(fixed[start:start + len(role)], self.vocab).stems)))
+        if not spans:
+            return analysed
+        inside = [any(a <= i < b for a, b in spans) for i in range(len(analysed.stems))]
+        elsewhere = {s for s, ins in zip(analysed.stems, inside) if not ins}
+        shares = tuple(share * ROLE_WEIGHT if ins and s not in elsewhere else share
+                       for s, share, ins in zip(analysed.stems, analysed.shares, inside))
+        kept = [(c, span) for c, span in zip(analysed.concepts, analysed.concept_spans)
+                if not any(a <= span[0] and span[1] <= b for a, b in spans)]
+        return replace(analysed, shares=shares, concepts=tuple(c for c, _ in kept),
+                       concept_spans=tuple(span for _, span in kept))
 
     def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
         """A question told as a story ("Our class pages are on Facebook. Do we need to think about the age limit
@@ -204,6 +256,13 @@ class ClauseIndex:
     def term_idf(self, term: str) -> float:
         """The term's inverse document frequency; words the policies never use count as the rarest."""
         return self.idf.get(term, self.max_idf)
+
+
+def _in_phrases(analysed: Analysed) -> set[int]:
+    """The content words (by position) that are part of a phrase of two or more content words naming one idea. A
+    phrase naming two ("add colleagues": befriending and a colleague) is made of its words, each meant."""
+    ideas = Counter(span for span in analysed.concept_spans if span[0] >= 0 and span[1] - span[0] >= 2)
+    return {at for (start, end), count in ideas.items() if count == 1 for at in range(start, end)}
 
 
 def indexed_text(clause: Clause) -> str:

@@ -23,7 +23,7 @@ ACCOUNT_WORDS = "@account facebook instagram twitter tiktok youtube snapchat lin
 # Who a school page would be for: the school or a part of it, and a subject, sport or club as much as a department.
 ACCOUNT_OWNERS = ("school class department dept pta club team library form year residential trip official sixth "
                   "subject pe sport sports music drama art science maths geography history choir band netball football "
-                  "rugby @pupil @parent")
+                  "rugby fair fete @pupil @parent")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +69,18 @@ ROUTES: tuple[Route, ...] = (
     # page, is something else.
     _route(FRIEND_REQUEST, "=add =adding =added touch =chat =chatting", " ".join(PEOPLE) + " class", "@social_media",
            unless="@image @post @account @create"),
+    # "a kid from my class found me on xbox and wants to play online": a pupil asking to play is asking to connect;
+    # a game played in a lesson is not, and nor is playing one where pupils do too.
+    _route(FRIEND_REQUEST, "@gaming", " ".join(PEOPLE), "=wants =asked =asking =add =added =invite =invited",
+           unless="@teaching"),
     _route(ACCOUNT_REQUEST, "@create", "@account"),
     # "start an instagram for the school library", "open a YouTube channel for the science dept", "we want a
     # facebook page for the pta", "we'd like a blog for the library"; but "can I rant on facebook about how the
-    # school is run?" wants no page, and "a photo of me at the fun run, ok for my fb?" is about a picture.
+    # school is run?" wants no page, "a photo of me at the fun run, ok for my fb?" is about a picture, and "a mum
+    # doesnt want her kid on the school page" objects to one.
     _route(ACCOUNT_REQUEST, "@create open make run request proposal propose application apply =doing =going "
            "=want =id =wed =thinking =planning process procedure", ACCOUNT_WORDS, ACCOUNT_OWNERS,
-           unless="@grievance @image"),
+           unless="@grievance @image @objection"),
     # "can the PE department have its own X account?": a part of the school with a page of its own
     _route(ACCOUNT_REQUEST, "=its", "=own", ACCOUNT_WORDS, ACCOUNT_OWNERS, unless="@grievance @image"),
     # "who signs off a facebook page for the pta?": approval of a page, not of a picture or a post on one

@@ -42,7 +42,7 @@ DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that 
 # A question asking what something is: "what is a microblog", "what does the policy mean by", "what counts as
 # social media", "the difference between defamation and libel", "what is geo tagging and why does it matter".
 # "What is the rule on ...", "what is allowed" ask for a rule.
-_ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats)( an?)? "
+_ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats|wats)( an?)? "
                            r"(?!(the|my|our|your|their|it|this|that|there|is|are|allowed|permitted|expected|"
                            r"required|acceptable|ok|okay|banned|forbidden)\b)\w+( \w+){0,2}"
                            r"( and (why|how|what|when|who)\b.*)?$|"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -233,16 +234,32 @@ async def test_a_bot_not_in_the_team_is_reported_as_undeliverable_not_retried_fo
     assert "cannot be delivered" in caplog.text
 
 
-async def test_an_alert_waits_until_the_bot_has_met_teams_at_all(teams):
-    file_report(teams)
-    for _ in range(500):  # until the worker has tried it and recorded why it waits
+async def _tried_once(teams) -> OutboxMessage:  # noqa: ANN001 (the fixture)
+    """The channel alert, once the outbox worker has tried it and recorded why it waits."""
+    for _ in range(500):
         with Session(teams.core.db) as session:
             alert = session.exec(select(OutboxMessage).where(OutboxMessage.target_kind == "channel")).one()
         if alert.last_error:
             break
         await asyncio.sleep(0.02)
+    return alert
+
+
+async def test_an_alert_waits_until_the_bot_has_met_teams_at_all(teams):
+    file_report(teams)
+    alert = await _tried_once(teams)
     assert teams.fake.of("create") == []
     assert alert.status == "pending" and "not been added to Teams" in alert.last_error
+
+
+async def test_a_waiting_alert_goes_as_soon_as_someone_in_teams_speaks_to_the_bot(teams):
+    file_report(teams)
+    alert = await _tried_once(teams)
+    assert alert.next_attempt_at > teams.core.clock() + timedelta(minutes=4), "it would wait five minutes"
+
+    await teams.say("U1", "hello")  # the IT lead has just added the bot, and someone says hello
+    (created,) = await teams.fake.wait_for("create", timeout=5.0)
+    assert created.body["channelData"]["channel"]["id"] == SAFEGUARDING
 
 
 @pytest.fixture

@@ -27,10 +27,11 @@ from sqlmodel import Session
 from bot import escalation, late_replies
 from bot.channels import teams_cards as cards
 from bot.channels.teams_connector import Connector
+from bot.channels.teams_sender import NOT_MET
 from bot.conversation import Conversation, Inbound
 from bot.delivery import RetryLater, Undeliverable
 from bot.escalation import Person
-from bot.store import addresses
+from bot.store import addresses, outbox
 from bot.store.drafts import load_draft
 from bot.store.errors import unless_unavailable
 from bot.store.reports import find_report
@@ -154,7 +155,8 @@ class TeamsBot:
         """Handle one activity."""
         activity = turn.activity
         with unless_unavailable():  # the address is kept on the next activity; the turn still gets its answer
-            await asyncio.to_thread(self._remember, activity)
+            if await asyncio.to_thread(self._remember, activity):
+                self.on_queued()  # messages that waited for the bot to meet Teams are due now
         if activity.type == ActivityTypes.message:
             await self._on_message(turn)
         elif activity.type == ActivityTypes.invoke:
@@ -331,16 +333,21 @@ class TeamsBot:
         with Session(self.core.db) as session:
             return addresses.find(session, key)
 
-    def _store(self, key: str, **fields: str) -> None:
+    def _store(self, key: str, **fields: str) -> int:
         with Session(self.core.db) as session:
-            addresses.remember(session, key=key, now=self.core.clock(), **fields)
+            now = self.core.clock()
+            addresses.remember(session, key=key, now=now, **fields)
+            # Alerts filed before the bot was added to Teams go now, not when their wait runs out.
+            hurried = outbox.hurry(session, platform="teams", waiting_for=NOT_MET, now=now)
             session.commit()
         self._known[key] = tuple(fields.get(name, "") for name in addresses.FIELDS)
+        return hurried
 
-    def _remember(self, activity: Activity) -> None:
-        """Keep where this activity came from, so alerts and updates can be sent there later."""
+    def _remember(self, activity: Activity) -> bool:
+        """Keep where this activity came from, so alerts and updates can be sent there later; True when a message
+        that waited for it is due now."""
         if not activity.service_url:
-            return
+            return False
         person = person_of(activity)
         common = {"service_url": activity.service_url, "tenant_id": person.workspace,
                   "bot_id": activity.recipient.id if activity.recipient else ""}
@@ -355,12 +362,14 @@ class TeamsBot:
             channel = _channel_data(activity, key)
             if channel:
                 wanted[f"channel:{channel}"] = {**common, "conversation_id": channel}
+        hurried = 0
         for key, fields in wanted.items():
             row = tuple(fields.get(name, "") for name in addresses.FIELDS)
             if self._known.get(key) != row:
                 if len(self._known) > 10_000:  # a bound, not a cache policy: the database is the truth
                     self._known.clear()
-                self._store(key, **fields)
+                hurried += self._store(key, **fields)
+        return hurried > 0
 
 
 def _once(activity: Activity) -> str:

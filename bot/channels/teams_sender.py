@@ -29,6 +29,7 @@ from bot.store.models import OutboxMessage, TeamsAddress
 
 log = logging.getLogger(__name__)
 UNKNOWN_WAIT = 300  # seconds before trying again a channel or person the bot has not met yet
+NOT_MET = "the bot has not been added to Teams here yet"  # the adapter hurries these once it meets Teams
 SEPARATOR = "|"
 
 
@@ -92,7 +93,7 @@ class TeamsSender:
         with Session(self.db, expire_on_commit=False) as session:
             found = addresses.find(session, key) or (addresses.newest(session) if fallback else None)
         if found is None or not found.service_url:
-            raise RetryLater("the bot has not been added to Teams here yet", delay=UNKNOWN_WAIT)
+            raise RetryLater(NOT_MET, delay=UNKNOWN_WAIT)
         return found
 
     def _keep_chat(self, user: str, address: TeamsAddress, conversation: str) -> None:

@@ -114,6 +114,16 @@ def _still_claimed(statement, claim: str | None):  # noqa: ANN001, ANN202 (an UP
     return statement if claim is None else statement.where(OutboxMessage.claim == claim)
 
 
+def hurry(session: Session, *, platform: str, waiting_for: str, now: datetime) -> int:
+    """Make due now the pending messages that were put off only for `waiting_for` (as their last error says),
+    now that it has passed; returns how many. A message being tried just now is left to its worker."""
+    return session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "pending", OutboxMessage.platform == platform,
+        OutboxMessage.last_error == waiting_for[:500], OutboxMessage.next_attempt_at > now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+        .values(next_attempt_at=now)).rowcount
+
+
 def sent_ref(session: Session, key: str) -> str:
     """The platform's id for a message already sent ("" if it has not gone yet)."""
     message = session.exec(select(OutboxMessage).where(OutboxMessage.key == key)).first()

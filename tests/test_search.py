@@ -205,6 +205,7 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
     "Who approves a new school Twitter account?",
     "Is this policy based on any national guidance?",  # no word of online conduct: the policy itself is asked about
     "Who can I ask if I'm not sure how part of the policy applies to me?",
+    "can i just ignore a parent's request and not tell them",  # turning a request down: the policies' business
 ])
 def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, question: str):
     assert kb.ask(question).confident

@@ -36,12 +36,12 @@ e g eg etc ie s t allowed fine alright able anyone someone something thing thing
 difference differences define defined definition meaning meant count counts whats wats wat wot supposed whos
 sensible wise unwise advisable much
 """.split()) | frozenset("""
-lol tbh ngl omg honestly actually basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
+lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything
 nothing else elses
 """.split()) | frozenset("""
 happen happens happened happening took let lets goes went gone somebody anybody nobody everyone
-everybody someones theres hes shes theyre youre weve theyve wasnt werent hasnt havent hadnt itll thats wed
+everybody someones theres hes shes theyre youre weve theyve theyll youll wasnt werent hasnt havent hadnt itll thats wed
 """.split())  # chat fillers and the words that frame a question ("what happens if", "I took a photo", "there's"):
 # staff type them, no clause means anything by them, and as words no clause uses they would lower coverage
 
@@ -88,10 +88,10 @@ def words(text: str) -> list[str]:
     out = []
     for w in found:
         if w.endswith("'s"):
-            w = w[:-2]
+            w = w[:-2]  # and on: "a Y10's TikTok" is a year 10 pupil's
         elif w[:1].isdigit() and w.endswith("s") and w[:-1].isdigit():
             w = w[:-1]  # "my year 9s", "under 13s": the year group, the age
-        elif w[:1] == "y" and (group := _YEAR_GROUP.fullmatch(w)):
+        if w[:1] == "y" and (group := _YEAR_GROUP.fullmatch(w)):
             out += ["year", group.group(1)]
             continue
         out.append(w.replace("'", ""))

@@ -190,6 +190,7 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "how long do we keep the cctv footage from the car park",  # security recording, not pictures shared online
     "what does the policy say about fire drills",  # naming the policy is not enough; a fire drill is not a firing
     "what is the policy on pupils using calculators",
+    "the staff wi-fi has stopped working again, who fixes it",  # a fault for IT, not the internet use policed
 ])
 def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, question: str):
     result = kb.ask(question)
@@ -206,6 +207,8 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
     "Is this policy based on any national guidance?",  # no word of online conduct: the policy itself is asked about
     "Who can I ask if I'm not sure how part of the policy applies to me?",
     "can i just ignore a parent's request and not tell them",  # turning a request down: the policies' business
+    "if they investigate me do i have to give them my passwords",  # an investigation is the policies' business too
+    "it's my own phone in my own time, surely the school can't have a say",  # "surely" is a filler, not a point
 ])
 def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, question: str):
     assert kb.ask(question).confident
@@ -571,6 +574,7 @@ def test_words_drop_possessives_and_year_group_plurals_and_leave_plain_text_alon
     assert words("Staff must decline 1990 requests.") == ["staff", "must", "decline", "1990", "requests"]
     assert words("my yr11s and Y7") == ["my", "year", "11", "and", "year", "7"]
     assert words("yes yesterday y2k year") == ["yes", "yesterday", "y2k", "year"]
+    assert words("a Y10's TikTok") == ["a", "year", "10", "tiktok"]  # a year 10 pupil's
 
 
 def test_past_forms_of_verbs_match_the_present_but_light_verbs_are_left_alone():
@@ -658,6 +662,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
+    ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -691,6 +696,13 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("once i've gone can i talk online about what went on behind the scenes", "@confidential"),
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
+    ("is there anything wrong with adding the new ECT in my department on facebook", "@colleague"),
+    ("thinking of starting a KS1 instagram for the parents", "@pupil"),
+    ("thinking of starting a KS1 instagram for the parents", "@account"),  # a page for part of the school
+    ("parent complaint sitting unanswered on the school page since friday", "@respond"),
+    ("what happens if i keep checking facebook between lessons", "@work_time"),
+    ("is the school wi-fi monitored", "@internet_use"),
+    ("can school go through my private facebook if a parent complains", "@access"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

@@ -36,7 +36,8 @@ e g eg etc ie s t allowed fine alright able anyone someone something thing thing
 difference differences define defined definition meaning meant count counts whats wats wat wot supposed whos
 sensible wise unwise advisable much
 """.split()) | frozenset("""
-lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots kind kinda sort sorta guys hey quick
+lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots
+kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything
 nothing else elses
 """.split()) | frozenset("""

@@ -89,7 +89,7 @@ def words(text: str) -> list[str]:
     out = []
     for w in found:
         if w.endswith("'s"):
-            w = w[:-2]  # and on: "a Y10's TikTok" is a year 10 pupil's
+            w = w[:-2]  # then read like any other word: "a Y10's TikTok" is a year 10 pupil's
         elif w[:1].isdigit() and w.endswith("s") and w[:-1].isdigit():
             w = w[:-1]  # "my year 9s", "under 13s": the year group, the age
         if w[:1] == "y" and (group := _YEAR_GROUP.fullmatch(w)):

@@ -767,3 +767,16 @@ def test_the_words_of_a_phrase_naming_an_idea_count_for_less_than_the_idea(kb: K
 def test_how_quick_asks_for_a_time_limit(kb: KnowledgeBase):
     answers = kb.ask("how quick do we have to reply to comments on the school fb").answers
     assert "within 24 hours" in answers[0].clause.text
+
+
+@pytest.mark.parametrize("question", [
+    "my nephew is in yr 4 here, do i have to unfriend him on fb??",
+    "My niece has just started in Year 7 here. Do I have to unfriend her on Facebook?",
+    "my neice is in my form, do i have to unfriend her",
+])
+def test_keeping_in_contact_online_is_being_friends_so_a_relative_in_school_finds_the_family_exception(
+        kb: KnowledgeBase, question: str):
+    # The policies say "have contact through personal social media" and "discontinue contact" where staff say
+    # "friends" and "unfriend"; read apart, the rule for pupils who are not family came first.
+    first = kb.ask(question).answers[0].clause.text.lower()
+    assert "family members" in first and "decline 'friend requests'" not in first, first

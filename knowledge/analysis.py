@@ -129,7 +129,7 @@ class Vocabulary:
     # Words after which a question word describes someone rather than asks ("a pupil who posts"): no cue there.
     describing: frozenset[str] = frozenset()
     asking: frozenset[str] = frozenset()  # ... unless the next word goes on as a question does ("who do I ask")
-    elsewhere: frozenset[str] = frozenset()  # matters other policies deal with: pay, IT support (see `topic`)
+    elsewhere: frozenset[str] = frozenset()  # matters other policies deal with: pay, IT support, data rights (`topic`)
     # A platform (`platforms`) named after one of `owners` ("a class instagram", "the school twitter") is an account.
     platforms: frozenset[str] = frozenset()
     owners: frozenset[str] = frozenset()

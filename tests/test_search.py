@@ -722,8 +722,11 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
     "can someone get tiktok unblocked on the school network for my lesson",  # a platform named firmly, still IT's
     "how do I turn on two factor authentication for the school instagram",
     "how do i turn on 2 factor on my insta",
+    "got a dodgy looking phishing email about my school instagram, who do i send it to",
+    "who is our school's data protection officer",
+    "a mum sent a subject access request over facebook messenger, how long do we have to reply",
 ])
-def test_pay_and_it_support_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase, question: str):
+def test_pay_it_support_and_data_rights_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase, question: str):
     assert not kb.ask(question).confident
 
 

@@ -5,6 +5,7 @@ import textwrap
 import unicodedata
 from typing import Any
 
+from bot.school import Elsewhere
 from knowledge.routing import ACCOUNT_REQUEST, FRIEND_REQUEST, INCIDENT_REPORT
 from knowledge.search import Answer, KnowledgeBase, Result, key_sentence
 
@@ -25,6 +26,11 @@ DECLINES = {
 }
 
 
+def elsewhere_decline(who: str) -> str:
+    """The decline for a matter someone else deals with, naming them."""
+    return f"That's a question for {who}; the social media policy doesn't cover it. Please ask them."
+
+
 def safe_text(text: str) -> str:
     """Drop control and invisible format characters, so pasted text cannot garble a terminal or a log."""
     return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
@@ -39,12 +45,14 @@ def citation(kb: KnowledgeBase, answer: Answer) -> str:
     return where
 
 
-def render_text(kb: KnowledgeBase, result: Result, contact: str) -> str:
+def render_text(kb: KnowledgeBase, result: Result, contact: str, elsewhere: Elsewhere = Elsewhere()) -> str:
     """The answer as a person reads it in a terminal: the clause quoted, its source, and what to do next."""
     lines: list[str] = []
     if result.truncated:
         lines.append("That was a long message, so I read only its beginning.")
-    if not result.confident:
+    if not result.confident and elsewhere.who(result.elsewhere):
+        lines.append(elsewhere_decline(elsewhere.who(result.elsewhere)))
+    elif not result.confident:
         lines.append(DECLINES.get(result.reason, DECLINES["not_covered"]))
         if result.reason != "empty":
             lines.append(f"Please ask {contact}.")

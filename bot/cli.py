@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot import settings
 from bot.answers import render_text, to_json
+from bot.school import Elsewhere, load_config
 from knowledge.library import POLICY_SUFFIXES, Policy, find_policies, read_policy
 from knowledge.search import KnowledgeBase
 
@@ -44,6 +45,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 2
     kb = _knowledge_base(args)
     questions = _questions(args.batch) if args.batch is not None else iter([args.question])
+    elsewhere = Elsewhere() if args.json else load_config(settings.config_path()).elsewhere
     out = sys.stdout
     for i, question in enumerate(questions):
         result = kb.ask(question, top=args.top)
@@ -52,7 +54,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             if i:
                 out.write("\n")
-            out.write(render_text(kb, result, settings.contact()) + "\n")
+            out.write(render_text(kb, result, settings.contact(), elsewhere) + "\n")
     out.flush()
     return 0
 

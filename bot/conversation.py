@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot import escalation
-from bot.answers import DECLINES
+from bot.answers import DECLINES, elsewhere_decline
 from bot.escalation import Person
 from bot.school import SchoolConfig
 from bot.store import drafts, inbox, outbox
@@ -379,6 +379,9 @@ class Conversation:
             replies.append(Text(f"{DECLINES['empty']} Or type 'help'."))
         elif result.reason == "unreadable":  # nothing to pass on to a lead: "yes", "thanks", "2", an emoji
             replies.append(Text(_unreadable_reply(text)))
+        elif who := self.config.elsewhere.who(result.elsewhere):
+            # Pay, IT and data rights have their own people: passing the question to a lead would only delay it.
+            replies.append(Text(elsewhere_decline(who)))
         else:
             contact = self.config.school.contact
             replies.append(Text(f"{DECLINES['not_covered']} Please ask {contact}."))

@@ -56,6 +56,18 @@ class School(_Strict):
     resume_after_minutes: float = Field(30, ge=0)
 
 
+class Elsewhere(_Strict):
+    """Who staff are sent to for matters the social media policy leaves to others (the vocabulary's `elsewhere`)."""
+
+    pay: str = "the School Business Manager"
+    it_support: str = "the school's IT support"
+    data_rights: str = "the school's Data Protection Officer"
+
+    def who(self, matter: str) -> str:
+        """Who deals with a matter ("" for none this file knows)."""
+        return getattr(self, matter, "") if matter in type(self).model_fields else ""
+
+
 class Escalation(_Strict):
     """When unacknowledged reports remind, then go to the deputy."""
 
@@ -97,6 +109,7 @@ class SchoolConfig(_Strict):
     """The whole configuration file."""
 
     school: School = School()
+    elsewhere: Elsewhere = Elsewhere()
     escalation: Escalation = Escalation()
     retention: Retention = Retention()
     routing: dict[str, str]

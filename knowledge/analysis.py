@@ -239,6 +239,14 @@ class Vocabulary:
             return "other"
         return found
 
+    def dealt_with_elsewhere(self, analysed: "Analysed") -> str:
+        """The matter others deal with that a question names ("pay", "it_support"), or "" when it names none or also
+        names a conduct idea (then the policies are where to look, as in `topic`)."""
+        named = set(analysed.concepts)
+        if named & self.conduct:
+            return ""
+        return next((c[1:] for c in analysed.concepts if c in self.elsewhere), "")
+
     def _describes(self, question_words: list[str], at: int, length: int) -> bool:
         """Whether the cue at `at` describes someone ("a pupil who posts") rather than asks."""
         after = question_words[at + length] if at + length < len(question_words) else ""

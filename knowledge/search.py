@@ -86,6 +86,7 @@ class Result:
     did_you_mean: tuple[Answer, ...] = ()  # near ties to the best answer, from other parts of the policies
     corrected: dict[str, str] = field(default_factory=dict)  # misspelt words and how they were read
     truncated: bool = False  # the question was too long and only its start was read
+    elsewhere: str = ""  # declined as a matter others deal with: "pay", "it_support", "data_rights" (vocabulary)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +154,7 @@ class KnowledgeBase:
         hits = self.index.search(query, max(top, _CANDIDATES))
         if not hits:
             return Result(question, False, (), dialog, reason="not_covered", corrected=query.corrected,
-                          truncated=truncated)
+                          truncated=truncated, elsewhere=self.vocab.dealt_with_elsewhere(query.analysed))
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
                               about_parents="@parent" in query.analysed.concepts)
@@ -177,7 +178,8 @@ class KnowledgeBase:
                      if s.hit.score >= NEAR_TIE * best.hit.score and s.hit.doc != best.hit.doc)
         return Result(question, confident, answers, dialog,
                       reason="" if confident else ("not_covered" if on_topic else "off_topic"),
-                      did_you_mean=ties if confident else (), corrected=query.corrected, truncated=truncated)
+                      did_you_mean=ties if confident else (), corrected=query.corrected, truncated=truncated,
+                      elsewhere="" if confident else self.vocab.dealt_with_elsewhere(query.analysed))
 
     @staticmethod
     def _coverage_needed(topic: str, query: Query) -> float:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,9 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+                          cwd=ROOT, timeout=60, env={**os.environ, **(env or {})})
 
 
 def test_ask_json_prints_one_object_in_the_contract_shape():
@@ -52,6 +53,15 @@ def test_a_declined_question_says_who_to_ask():
     assert out.returncode == 0
     assert "doesn't answer" in out.stdout or "isn't something" in out.stdout
     assert "Please ask your Headteacher or Designated Safeguarding Lead." in out.stdout
+
+
+def test_a_question_for_someone_else_names_them_as_the_school_configured(tmp_path):
+    config = (ROOT / "bot" / "config" / "school.toml").read_text(encoding="utf-8")
+    path = tmp_path / "school.toml"
+    path.write_text(config.replace('"the School Business Manager"', '"Mrs Patel, the bursar"'), encoding="utf-8")
+    out = run("ask", "can I claim mileage for the trip to the museum", env={"BOT_CONFIG": str(path)})
+    assert out.returncode == 0, out.stderr
+    assert "Mrs Patel, the bursar" in out.stdout and "Headteacher" not in out.stdout
 
 
 def test_ask_without_a_question_explains_itself():

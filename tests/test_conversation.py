@@ -40,6 +40,15 @@ def test_a_question_the_policy_does_not_answer_is_declined_with_who_to_ask(core)
         assert message.target == "head" and "canteen" in message.message["text"]
 
 
+def test_a_question_for_it_pay_or_data_rights_is_sent_to_whoever_deals_with_it(core):
+    staff = Staff(core)
+    staff.say("Who is our school's data protection officer?")
+    assert "the school's Data Protection Officer" in staff.text and not staff.of(Quote)
+    assert "Ask Headteacher" not in staff.text  # the Headteacher would only send it on
+    staff.say("got a dodgy phishing email on my work account, who do i send it to")
+    assert "the school's IT support" in staff.text
+
+
 def test_thanks_is_welcomed_not_searched(core):
     staff = Staff(core)
     for thanks in ("thanks", "Thank you so much!", "cheers"):

@@ -33,7 +33,7 @@ while who who's whom why why's with won't would wouldn't you you'd you'll you're
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
 ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
-difference differences define defined definition meaning meant count counts whats wats wat wot supposed whos
+difference differences define defines defined defining definition definitions meaning meant count counts whats wats wat wot supposed whos
 sensible wise unwise advisable much
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots

@@ -47,7 +47,7 @@ _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats|wats)( an?)? "
                            r"required|acceptable|ok|okay|banned|forbidden)\b)\w+( \w+){0,2}"
                            r"( and (why|how|what|when|who)\b.*)?$|"
                            r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
-                           r"\bdefin(e|ition)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
+                           r"\bdefin(e|es|ed|ing|itions?)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
                            r"\bdifference between\b")
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"

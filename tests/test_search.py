@@ -421,6 +421,8 @@ def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question:
     ("What does the policy mean by social media?", "a broad term for any kind of online platform"),
     ("is youtube classed as social media?", "a broad term for any kind of online platform"),
     ("What is geo tagging and why does it matter?", "the ability to add geographical or location data"),
+    ("What is a 'message board' as the policy defines it?", "an online discussion site"),  # "defines" asks too
+    ("how does the policy define social media", "a broad term for any kind of online platform"),
 ])
 def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says_what_it_is(
         kb: KnowledgeBase, question: str, wanted: str):

@@ -785,3 +785,9 @@ def test_keeping_in_contact_online_is_being_friends_so_a_relative_in_school_find
     # "friends" and "unfriend"; read apart, the rule for pupils who are not family came first.
     first = kb.ask(question).answers[0].clause.text.lower()
     assert "family members" in first and "decline 'friend requests'" not in first, first
+
+
+@pytest.mark.parametrize("question", ["staff putting class photos on their instagram", "staff who put class photos on insta"])
+def test_putting_something_somewhere_is_said_by_what_and_where_not_by_the_verb(kb: KnowledgeBase, question: str):
+    # "put" frames a question ("can I put this on fb"); no clause means anything by it, in any of its forms.
+    assert "put" not in kb.index.parse(question).analysed.stems

@@ -31,10 +31,10 @@ themselves then there there's these they they'd they'll they're they've this tho
 until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which
 while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
-ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will putting
-e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts
-difference differences define defines defined defining definition definitions meaning meant count counts whats wats wat wot supposed whos
-sensible wise unwise advisable much
+ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
+e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts putting
+difference differences define defines defined defining definition definitions meaning meant count counts whats
+wats wat wot supposed whos sensible wise unwise advisable much
 """.split()) | frozenset("""
 lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots
 kind kinda sort sorta guys hey quick
@@ -235,13 +235,11 @@ class Vocabulary:
         loosely = (named & self.domain) - firmly
         conduct = len(named & self.conduct) + len(loosely)
         found = "online" if firmly or conduct >= 2 else "conduct" if conduct else "other"
-        if named & self.elsewhere and not named & self.conduct:
-            return "other"
-        return found
+        return "other" if self.dealt_with_elsewhere(analysed) else found
 
     def dealt_with_elsewhere(self, analysed: "Analysed") -> str:
         """The matter others deal with that a question names ("pay", "it_support"), or "" when it names none or also
-        names a conduct idea (then the policies are where to look, as in `topic`)."""
+        names a conduct idea (then the policies are where to look: `topic` reads it as online conduct)."""
         named = set(analysed.concepts)
         if named & self.conduct:
             return ""

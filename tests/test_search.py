@@ -728,7 +728,8 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
     "who is our school's data protection officer",
     "a mum sent a subject access request over facebook messenger, how long do we have to reply",
 ])
-def test_pay_it_support_and_data_rights_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase, question: str):
+def test_pay_it_support_and_data_rights_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase,
+                                                                                       question: str):
     assert not kb.ask(question).confident
 
 
@@ -787,7 +788,8 @@ def test_keeping_in_contact_online_is_being_friends_so_a_relative_in_school_find
     assert "family members" in first and "decline 'friend requests'" not in first, first
 
 
-@pytest.mark.parametrize("question", ["staff putting class photos on their instagram", "staff who put class photos on insta"])
+@pytest.mark.parametrize("question", ["staff putting class photos on their instagram",
+                                      "staff who put class photos on insta"])
 def test_putting_something_somewhere_is_said_by_what_and_where_not_by_the_verb(kb: KnowledgeBase, question: str):
     # "put" frames a question ("can I put this on fb"); no clause means anything by it, in any of its forms.
     assert "put" not in kb.index.parse(question).analysed.stems

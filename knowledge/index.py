@@ -11,7 +11,7 @@ import dataclasses
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -167,7 +167,7 @@ class ClauseIndex:
         analysed = self._point_weighed(question, fixed, analyse_words(fixed, self.vocab, broaden=True))
         analysed = self._asker_weighed(question, fixed, analysed)
         terms: Counter[str] = Counter()
-        phrased = _in_phrases(analysed)
+        phrased = _in_phrases(analysed, self.vocab.broader)
         for at, (term, share) in enumerate(zip(analysed.stems, analysed.shares)):
             terms[term] += share * (PHRASE_WORD_WEIGHT if at in phrased else 1.0)
         for term in analysed.concepts:
@@ -258,11 +258,17 @@ class ClauseIndex:
         return self.idf.get(term, self.max_idf)
 
 
-def _in_phrases(analysed: Analysed) -> set[int]:
+def _in_phrases(analysed: Analysed, broader: Mapping[str, tuple[str, ...]]) -> set[int]:
     """The content words (by position) that are part of a phrase of two or more content words naming one idea. A
-    phrase naming two ("add colleagues": befriending and a colleague) is made of its words, each meant."""
-    ideas = Counter(span for span in analysed.concept_spans if span[0] >= 0 and span[1] - span[0] >= 2)
-    return {at for (start, end), count in ideas.items() if count == 1 for at in range(start, end)}
+    phrase naming two ("add colleagues": befriending and a colleague) is made of its words, each meant; the wider
+    idea a phrase's idea is a case of ("self-harm", a safeguarding concern) is not a second idea."""
+    named: defaultdict[tuple[int, int], set[str]] = defaultdict(set)
+    for concept, span in zip(analysed.concepts, analysed.concept_spans):
+        if span[0] >= 0 and span[1] - span[0] >= 2:
+            named[span].add(concept)
+    ideas = {span: {c for c in concepts if not any(c in broader.get(o, ()) for o in concepts)}
+             for span, concepts in named.items()}
+    return {at for (start, end), found in ideas.items() if len(found) == 1 for at in range(start, end)}
 
 
 def indexed_text(clause: Clause) -> str:

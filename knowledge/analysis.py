@@ -31,7 +31,7 @@ themselves then there there's these they they'd they'll they're they've this tho
 until up very was wasn't we we'd we'll we're we've were weren't what what's when when's where where's which
 while who who's whom why why's with won't would wouldn't you you'd you'll you're you've your yours yourself
 yourselves im ive id dont cant wont isnt arent shouldnt wouldnt couldnt didnt doesnt also just really
-ok okay please hi hello thanks thank yes get got go going want wants like would may might must shall will
+ok okay please hi hello thanks thank yes get gets getting got go going want wants like would may might must shall will
 e g eg etc ie s t allowed fine alright able anyone someone something thing things need needs put puts putting
 difference differences define defines defined defining definition definitions meaning meant count counts whats
 wats wat wot supposed whos sensible wise unwise advisable much

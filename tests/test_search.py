@@ -665,6 +665,8 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
     ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry
+    ("how should we deal with nasty comments left on the school page", "@leaving"),  # comments left, no one leaving
+    ("could the school end up being sued over something a teacher posts", "@permanence"),  # a result, not a post
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -698,6 +700,9 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("once i've gone can i talk online about what went on behind the scenes", "@confidential"),
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
+    ("can i plug my etsy shop on the school page", "@commercial"),
+    ("how do they decide how bad a breach is", "@severity"),  # the policies' "seriousness of the breach"
+    ("what does the school do if a parent slates a teacher on facebook", "@grievance"),
     ("is there anything wrong with adding the new ECT in my department on facebook", "@colleague"),
     ("thinking of starting a KS1 instagram for the parents", "@pupil"),
     ("thinking of starting a KS1 instagram for the parents", "@account"),  # a page for part of the school

@@ -667,6 +667,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry
     ("how should we deal with nasty comments left on the school page", "@leaving"),  # comments left, no one leaving
     ("could the school end up being sued over something a teacher posts", "@permanence"),  # a result, not a post
+    ("I put the wrong date for parents evening on the school page", "@own_time"),  # a school event, not time off
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -730,6 +731,7 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
     "how do I turn on two factor authentication for the school instagram",
     "how do i turn on 2 factor on my insta",
     "got a dodgy looking phishing email about my school instagram, who do i send it to",
+    "I got a dodgy email to my school account asking for my login, who do I tell?",
     "who is our school's data protection officer",
     "a mum sent a subject access request over facebook messenger, how long do we have to reply",
 ])

@@ -57,6 +57,9 @@ ROUTES: tuple[Route, ...] = (
     # ... a picture or post of the person put out without their permission ("posted a video of me without my
     # permission") ...
     _route(INCIDENT_REPORT, "@image @post", "@targeted", "without"),
+    # ... or put out by someone else, done already ("a parent has posted a video of me telling off her son") ...
+    _route(INCIDENT_REPORT, "@image", "@targeted", "@parent @pupil @former_pupil @colleague someone somebody",
+           "=posted =shared =uploaded =filmed =put"),
     # ... a worrying post or message ...
     _route(INCIDENT_REPORT, "worrying worried concerning concerned disturbing alarming",
            "@post @message @image @social_media"),

@@ -351,6 +351,9 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("once my placement ends can I keep in touch with my placement class on instagram?", "friend_request"),
     ("could the drama club have its own instagram page?", "account_request"),
     ("do we reply to comments on the school fb page if its a saturday", None),  # "its" for "it's": no page of its own
+    ("a parent has posted a video of me telling off her son and it's getting loads of comments", "incident_report"),
+    ("can i post a video of me and my class doing the charity run", None),  # their own post, still to be made
+    ("there's a post going round the village facebook group calling our school a dump", "incident_report"),
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

@@ -141,6 +141,8 @@ class Vocabulary:
     # The jobs people name when they say who is asking ("I'm a TA and ...", "School business manager here."): a
     # self-introduction holding one says who asks, not what about (see `ClauseIndex._asker_weighed`).
     roles: frozenset[str] = frozenset()
+    # Ideas that, named together, ask a third: whether some people must follow the policy asks whom it covers.
+    together: tuple[tuple[frozenset[str], str], ...] = ()  # ({"@scope_people", "@comply"}, "@scope")
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -210,6 +212,8 @@ class Vocabulary:
             (tuple(words(cue)), tuple(t if t.startswith("@") else stem(t) for t in targets))
             for cue, targets in data.get("question_types", {}).items())
         broader = {"@" + c: tuple("@" + b for b in bs) for c, bs in data.get("broader", {}).items()}
+        together = tuple((frozenset("@" + c for c in named), "@" + asks)
+                         for asks, named in data.get("together", {}).items())
         loose = frozenset(w for entry in data.get("domain", {}).get("loose", []) for w in words(entry))
         describing = frozenset(w for entry in data.get("describing", {}).get("after", []) for w in words(entry))
         asking = frozenset(w for entry in data.get("describing", {}).get("asking", []) for w in words(entry))
@@ -220,7 +224,8 @@ class Vocabulary:
                    loose, describing, asking, elsewhere, frozenset(accounts.get("platforms", [])),
                    frozenset(accounts.get("after", [])), frozenset(young.get("years", [])),
                    frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])),
-                   frozenset(w for entry in data.get("asker", {}).get("roles", []) for w in words(entry)))
+                   frozenset(w for entry in data.get("asker", {}).get("roles", []) for w in words(entry)),
+                   together=together)
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -363,6 +368,12 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
             word = sum(content[:at])  # the platform's place among the content words, as spans count them
             concepts.append("@account")
             spans.append((word, word + 1))
+    if broaden:
+        for named, asks in vocab.together:
+            if asks not in concepts and named <= set(concepts):
+                # Covering the words of the last idea named: "follow the policy" is what asks whom it covers.
+                concepts.append(asks)
+                spans.append(max(span for concept, span in zip(concepts, spans) if concept in named))
     if broaden and vocab.age_with and not vocab.age_with.isdisjoint(concepts):
         if (young := _young_year_group(all_words, vocab)) is not None:
             start = sum(content[:young[0]])  # the year group's place among the content words, as spans count them

@@ -824,3 +824,16 @@ def test_getting_frames_a_question_as_get_does(kb: KnowledgeBase, question: str)
     # the share of the question they took made the bot decline questions the policies answer.
     assert "get" not in kb.index.parse(question).analysed.stems
     assert kb.ask(question).confident
+
+
+@pytest.mark.parametrize("question", ["Are governors expected to follow the social media policy too?",
+                                      "I'm a trainee on placement here. Do I have to follow the social media policy too?"])
+def test_whether_some_people_must_follow_the_policy_asks_whom_it_covers(kb: KnowledgeBase, question: str):
+    # Neither "governors" nor "follow the policy" says "applies to", the words of the clauses on whom it covers.
+    assert "@scope" in kb.index.parse(question).analysed.concepts
+    shown = " ".join(a.clause.text for a in kb.ask(question).answers)
+    assert "This policy applies to QEII governing body" in shown
+
+
+def test_one_idea_alone_asks_nothing_more(kb: KnowledgeBase):
+    assert "@scope" not in kb.index.parse("how do I make sure I follow the social media policy").analysed.concepts

@@ -838,3 +838,12 @@ def test_whether_some_people_must_follow_the_policy_asks_whom_it_covers(kb: Know
 
 def test_one_idea_alone_asks_nothing_more(kb: KnowledgeBase):
     assert "@scope" not in kb.index.parse("how do I make sure I follow the social media policy").analysed.concepts
+
+
+@pytest.mark.parametrize("question", ["does the policy still apply to newer apps that aren't named in it?",
+                                      "does the policy cover apps it doesn't list, like bereal?"])
+def test_a_platform_the_policy_does_not_name_is_still_covered_by_its_principles(kb: KnowledgeBase, question: str):
+    # QEII: "it is impossible to cover all circumstances or emerging media - the principles set out in this policy
+    # must be followed irrespective of the medium"; a question about an app it does not list is answered there.
+    result = kb.ask(question)
+    assert result.confident and "irrespective of the medium" in result.answers[0].clause.text

@@ -705,6 +705,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
     ("can i plug my etsy shop on the school page", "@commercial"),
+    ("who decides if something I posted in my own time has hurt the school", "@reputation"),
     ("a parent has said their child can't be in any photos", "@objection"),  # the policies' "asks not to be filmed"
     ("how do they decide how bad a breach is", "@severity"),  # the policies' "seriousness of the breach"
     ("what does the school do if a parent slates a teacher on facebook", "@grievance"),

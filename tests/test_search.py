@@ -848,3 +848,11 @@ def test_a_platform_the_policy_does_not_name_is_still_covered_by_its_principles(
     # must be followed irrespective of the medium"; a question about an app it does not list is answered there.
     result = kb.ask(question)
     assert result.confident and "irrespective of the medium" in result.answers[0].clause.text
+
+
+def test_time_off_on_leave_is_not_leaving_the_school(kb: KnowledgeBase):
+    # QEII's moderators "provide cover during leave and absences": holidays, not staff who have gone for good, so
+    # a question about a page whose teacher leaves finds the clause on handing an account over.
+    assert "@leaving" not in analyse("provide cover during leave and absences", kb.vocab).concepts
+    answers = kb.ask("What happens to the department Twitter when the teacher running it leaves?").answers
+    assert "after the lead staff member has left" in answers[0].clause.text

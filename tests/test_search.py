@@ -267,6 +267,8 @@ def test_a_question_whose_only_link_to_the_policies_is_a_word_used_of_other_thin
     "Can parents book trip places online?",
     "How do I share my lesson plans with my department?",
     "Who do I contact about the school newsletter?",
+    "Who updates the term dates on the school website?",  # the school's website, not its social media
+    "What should the cookie banner on the school website say?",
 ])
 def test_a_question_that_names_the_online_world_only_loosely_needs_more_of_it_covered(kb: KnowledgeBase,
                                                                                      question: str):
@@ -279,6 +281,8 @@ def test_a_question_that_names_the_online_world_only_loosely_needs_more_of_it_co
     "are the rules for how we behave online any different from in school",
     "does gaming count? i play minecraft online in the evenings",
     "can i share photos of my class on facebook",  # "share" is loose, "facebook" is not
+    "a website has posted lies about me, what can I do",
+    "who moderates comments on the school website",
 ])
 def test_a_question_about_conduct_online_is_still_answered(kb: KnowledgeBase, question: str):
     query = kb.index.parse(question)

@@ -244,9 +244,10 @@ class Vocabulary:
 
     def dealt_with_elsewhere(self, analysed: "Analysed") -> str:
         """The matter others deal with that a question names ("pay", "it_support"), or "" when it names none or also
-        names a conduct idea (then the policies are where to look: `topic` reads it as online conduct)."""
+        names a conduct idea (then the policies are where to look: `topic` reads it as online conduct). Running a page
+        is not one here: "do I get paid extra for running the school's social media?" is still about pay."""
         named = set(analysed.concepts)
-        if named & self.conduct:
+        if named & self.conduct - {"@moderate"}:
             return ""
         return next((c[1:] for c in analysed.concepts if c in self.elsewhere), "")
 

@@ -254,7 +254,6 @@ def test_a_word_said_only_in_the_story_counts_for_less_than_one_in_the_question(
     "who do i complain to about my timetable",  # a grievance, but not one aired online
     "i've been told i'm in breach of contract for being late, is that right",
     "who is in charge of the staff room fridge",  # "in charge of" is how staff say who moderates a page
-    "do we get paid for running after school clubs",
     "what is our reputation with ofsted",
 ])
 def test_a_question_whose_only_link_to_the_policies_is_a_word_used_of_other_things_too_is_declined(
@@ -733,6 +732,9 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
 
 @pytest.mark.parametrize("question", [
     "do i get paid extra for doing the school facebook page in the holidays",
+    "Do I get paid extra for running the school's social media?",  # running a page is no conduct of its own
+    "Will the school give me a work phone to run the department's account on?",
+    "do we get paid for running after school clubs",
     "is there a budget for promoting our school instagram posts",
     "will school pay me back for the data i use updating the department instagram",
     "how do i set up two-factor authentication on my twitter",
@@ -746,7 +748,8 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
 ])
 def test_pay_it_support_and_data_rights_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase,
                                                                                        question: str):
-    assert not kb.ask(question).confident
+    result = kb.ask(question)
+    assert not result.confident and result.elsewhere, result.reason
 
 
 def test_a_complaint_about_pay_made_online_is_still_about_conduct(kb: KnowledgeBase):

@@ -835,8 +835,10 @@ def test_getting_frames_a_question_as_get_does(kb: KnowledgeBase, question: str)
     assert kb.ask(question).confident
 
 
-@pytest.mark.parametrize("question", ["Are governors expected to follow the social media policy too?",
-                                      "I'm a trainee on placement here. Do I have to follow the social media policy too?"])
+@pytest.mark.parametrize("question", [
+    "Are governors expected to follow the social media policy too?",
+    "I'm a trainee on placement here. Do I have to follow the social media policy too?",
+])
 def test_whether_some_people_must_follow_the_policy_asks_whom_it_covers(kb: KnowledgeBase, question: str):
     # Neither "governors" nor "follow the policy" says "applies to", the words of the clauses on whom it covers.
     assert "@scope" in kb.index.parse(question).analysed.concepts

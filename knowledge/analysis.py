@@ -143,6 +143,9 @@ class Vocabulary:
     roles: frozenset[str] = frozenset()
     # Ideas that, named together, ask a third: whether some people must follow the policy asks whom it covers.
     together: tuple[tuple[frozenset[str], str], ...] = ()  # ({"@scope_people", "@comply"}, "@scope")
+    # Conduct ideas that name a task, not conduct ("running" a page): they leave a question about pay or IT support
+    # to whoever deals with those ("do I get paid extra for running the school's social media?").
+    tasks: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -225,7 +228,7 @@ class Vocabulary:
                    frozenset(accounts.get("after", [])), frozenset(young.get("years", [])),
                    frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])),
                    frozenset(w for entry in data.get("asker", {}).get("roles", []) for w in words(entry)),
-                   together=together)
+                   together=together, tasks=frozenset("@" + c for c in data.get("domain", {}).get("tasks", [])))
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -244,10 +247,9 @@ class Vocabulary:
 
     def dealt_with_elsewhere(self, analysed: "Analysed") -> str:
         """The matter others deal with that a question names ("pay", "it_support"), or "" when it names none or also
-        names a conduct idea (then the policies are where to look: `topic` reads it as online conduct). Running a page
-        is not one here: "do I get paid extra for running the school's social media?" is still about pay."""
-        named = set(analysed.concepts)
-        if named & self.conduct - {"@moderate"}:
+        names a conduct idea other than a task (then the policies are where to look: `topic` reads it as online
+        conduct)."""
+        if any(c in self.conduct and c not in self.tasks for c in analysed.concepts):
             return ""
         return next((c[1:] for c in analysed.concepts if c in self.elsewhere), "")
 

@@ -49,10 +49,12 @@ _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats|wats)( an?)? "
                            r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
                            r"\bdefin(e|es|ed|ing|itions?)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
                            r"\bdifference between\b")
-# A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means".
+# A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means", or
+# a list of what X includes ("Confidential information includes, but is not limited to:").
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
+                      r"^(\w+ ){1,4}(can |may )?includes?\b|"
                       r"(?<!by )(?<!other )\bmeans\b(?! of)|\bis referred to as\b|\bis defined as\b")
-_DEFINES_CUES = (" is a", " are a", " is the", " are the", "means", "referred to as", "defined as")
+_DEFINES_CUES = (" is a", " are a", " is the", " are the", "means", "referred to as", "defined as", " include")
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents

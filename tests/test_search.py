@@ -467,9 +467,17 @@ def test_clauses_that_say_what_something_is_are_told_apart(kb: KnowledgeBase):
     defines = {c.text[:40]: flag for c, flag in zip(kb.clauses, kb.defines)}
     assert defines["Remember that defamation is the act of m"]
     assert defines["Social media is a broad term for any kin"]
+    # A list of what a thing includes says what it is: "what counts as confidential information?"
+    assert defines["Confidential information includes, but i"]
     # "refer to", "by means of" and "other means" are not definitions.
     assert not any(flag for text, flag in defines.items() if text.startswith("Personal communications which do not"))
     assert not any(flag for text, flag in defines.items() if text.startswith("On leaving QEII"))
+
+
+@pytest.mark.parametrize("question", ["What counts as confidential information?", "what counts as confidential info"])
+def test_what_something_counts_as_is_answered_by_the_clause_listing_what_it_includes(kb: KnowledgeBase,
+                                                                                      question: str):
+    assert kb.ask(question).answers[0].clause.text.startswith("Confidential information includes")
 
 
 def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: KnowledgeBase):

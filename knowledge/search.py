@@ -59,10 +59,20 @@ _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|o
                            r"(social media )?(policy|policies|code of conduct)\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
+# A parent a question is about, not one who acts: "slagging off a parent", "a rant about one of the dads", "talk to
+# parents", "friends with a mum" (but "about parents posting" is about what they do). The parents' rules (what parents may post) do not answer what staff say of them.
+_PARENT_AS_OBJECT = re.compile(r"\b(about|off|at|to|with)( (a|an|the|my|our|one|some|this|that|these|those|their|his|"
+                               r"her|of|difficult|certain|particular|other|another|angry|rude|pushy))* "
+                               r"(parent|parents|mum|mums|mom|dad|dads|mother|father|carer|carers)\b(?! \w+ing\b)")
 # In a question asking what something means, the asking, not the subject: "mean", and "counts"/"classed" as
 _MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)")
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
+def _about_parents(concepts: Sequence[str], said: str) -> bool:
+    """Whether a question is about what parents do: it names a parent other than as the one spoken of."""
+    return concepts.count("@parent") > len(_PARENT_AS_OBJECT.findall(said))
+
+
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
                          r"acceptable|fine|alright|permitted)\b|\b(do|does) (i|we) (have|need) to\b|"
                          r"\ballowed to\b|\b(ok|okay) to\b|\b(banned|forbidden|prohibited|against the rules)\b")
@@ -159,7 +169,7 @@ class KnowledgeBase:
                           truncated=truncated, elsewhere=self.vocab.dealt_with_elsewhere(query.analysed))
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
-                              about_parents="@parent" in query.analysed.concepts)
+                              about_parents=_about_parents(query.analysed.concepts, said))
         best = ranked[0]
         topic = self.vocab.topic(query.analysed)
         if _NAMES_POLICY.search(said):

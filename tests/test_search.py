@@ -463,6 +463,28 @@ def test_a_rule_for_parents_gives_way_to_the_staff_rule_unless_the_question_is_a
     assert parents.answers[0].clause.text.startswith("Parents are not expected to post pictures")
 
 
+@pytest.mark.parametrize("question", ["How should I be in touch with parents over social media?",
+                                      "Can I have a go about a difficult parent on my private account if I don't name them?"])
+def test_a_parent_spoken_of_or_to_does_not_make_the_parents_rules_the_answer(kb: KnowledgeBase, question: str):
+    best = kb.ask(question).answers[0].clause.text
+    assert not best.startswith(("Parents", "Parents/Carers")), best
+
+
+@pytest.mark.parametrize("question, about", [
+    ("parents keep posting pics of other kids from sports day", True),
+    ("what does the policy say about parents moaning about the school on facebook", True),
+    ("a dad is slagging off the school", True),
+    ("found a colleague's post slagging off a parent", False),
+    ("a rant about one of the dads", False),
+    ("can i chat to parents on my own fb", False),
+])
+def test_questions_about_what_parents_do_are_told_from_those_about_staff_and_parents(kb: KnowledgeBase,
+                                                                                    question: str, about: bool):
+    from knowledge.search import _about_parents
+    query = kb.index.parse(question)
+    assert _about_parents(query.analysed.concepts, " ".join(query.words)) == about
+
+
 def test_clauses_that_say_what_something_is_are_told_apart(kb: KnowledgeBase):
     defines = {c.text[:40]: flag for c, flag in zip(kb.clauses, kb.defines)}
     assert defines["Remember that defamation is the act of m"]

@@ -60,7 +60,8 @@ _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|o
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
 # A parent a question is about, not one who acts: "slagging off a parent", "a rant about one of the dads", "talk to
-# parents", "friends with a mum" (but "about parents posting" is about what they do). The parents' rules (what parents may post) do not answer what staff say of them.
+# parents", "friends with a mum" (but "about parents posting" is about what they do). The parents' rules (what
+# parents may post) do not answer what staff say of them.
 _PARENT_AS_OBJECT = re.compile(r"\b(about|off|at|to|with)( (a|an|the|my|our|one|some|this|that|these|those|their|his|"
                                r"her|of|difficult|certain|particular|other|another|angry|rude|pushy))* "
                                r"(parent|parents|mum|mums|mom|dad|dads|mother|father|carer|carers)\b(?! \w+ing\b)")

@@ -463,8 +463,10 @@ def test_a_rule_for_parents_gives_way_to_the_staff_rule_unless_the_question_is_a
     assert parents.answers[0].clause.text.startswith("Parents are not expected to post pictures")
 
 
-@pytest.mark.parametrize("question", ["How should I be in touch with parents over social media?",
-                                      "Can I have a go about a difficult parent on my private account if I don't name them?"])
+@pytest.mark.parametrize("question", [
+    "How should I be in touch with parents over social media?",
+    "Can I have a go about a difficult parent on my private account if I don't name them?",
+])
 def test_a_parent_spoken_of_or_to_does_not_make_the_parents_rules_the_answer(kb: KnowledgeBase, question: str):
     best = kb.ask(question).answers[0].clause.text
     assert not best.startswith(("Parents", "Parents/Carers")), best

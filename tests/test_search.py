@@ -700,6 +700,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("the business case covers the following points", "@befriend"),  # not following someone online
     ("do agency staff have to follow this policy", "@befriend"),
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
+    ("whats the deadline for getting yr 11 mock marking in", "@abuse"),
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
     ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry

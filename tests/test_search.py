@@ -498,6 +498,11 @@ def test_clauses_that_say_what_something_is_are_told_apart(kb: KnowledgeBase):
     assert not any(flag for text, flag in defines.items() if text.startswith("On leaving QEII"))
 
 
+def test_a_colleagues_friend_request_is_answered_by_the_clause_on_befriending_colleagues(kb: KnowledgeBase):
+    best = kb.ask("my line manager's just sent me a friend req on fb, do i accept?").answers[0].clause.text
+    assert best.startswith("Caution is advised when inviting work colleagues"), best
+
+
 @pytest.mark.parametrize("question", ["What counts as confidential information?", "what counts as confidential info"])
 def test_what_something_counts_as_is_answered_by_the_clause_listing_what_it_includes(kb: KnowledgeBase,
                                                                                       question: str):
@@ -701,6 +706,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("do agency staff have to follow this policy", "@befriend"),
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
     ("whats the deadline for getting yr 11 mock marking in", "@abuse"),
+    ("views with which the School would not wish to be connected", "@befriend"),  # associated, not a friend
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
     ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry

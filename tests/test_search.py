@@ -509,6 +509,20 @@ def test_what_something_counts_as_is_answered_by_the_clause_listing_what_it_incl
     assert kb.ask(question).answers[0].clause.text.startswith("Confidential information includes")
 
 
+def test_every_vocabulary_entry_names_its_idea():
+    # An entry whose stems another idea's entry claimed first ("on leave", an absence, and "on leaving") names that
+    # idea instead, silently: write one of them "=as written", or list the same words under both ideas.
+    import tomllib
+
+    from knowledge.analysis import VOCABULARY_FILE, Vocabulary, _expand, stem
+    vocab = Vocabulary.load()
+    data = tomllib.loads(VOCABULARY_FILE.read_text(encoding="utf-8"))
+    lost = [(entry, concept) for concept, entries in data["concepts"].items() for entry in entries
+            if not entry.startswith("=") and "@" + concept not in vocab.phrases.get(
+                tuple(stem(w) for w in _expand(words(entry), vocab.shorthand)), ())]
+    assert not lost
+
+
 def test_vocabulary_words_do_not_catch_unrelated_words_with_the_same_stem(kb: KnowledgeBase):
     concepts = lambda text: set(analyse(text, kb.vocab).concepts)
     assert "@family" not in concepts("issues relating to work")  # "relatives" is family; "relating" is not
@@ -706,6 +720,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("do agency staff have to follow this policy", "@befriend"),
     ("can i moan about how slt handled the mocks", "@abuse"),  # a mock exam, not mocking someone
     ("whats the deadline for getting yr 11 mock marking in", "@abuse"),
+    ("on leaving the school's service", "@absence"),  # leaving for good, not a leave of absence
     ("views with which the School would not wish to be connected", "@befriend"),  # associated, not a friend
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
@@ -721,6 +736,8 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
 
 @pytest.mark.parametrize("question, named", [
     ("fuming about the new marking policy", "@grievance"),  # anger about work is a grievance to raise inside
+    ("On leaving QEII's service, staff members must not contact QEII's pupils", "@leaving"),
+    ("is geotagging my photos a problem", "@location"),
     ("a kid in my class has just been diagnosed with adhd", "@personal_info"),
     ("somebody made an insta using my name and photos", "@targeted"),
     ("can i leak the staff restructure plans", "@confidential"),

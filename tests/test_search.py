@@ -747,6 +747,8 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("fuming about the new marking policy", "@grievance"),  # anger about work is a grievance to raise inside
     ("On leaving QEII's service, staff members must not contact QEII's pupils", "@leaving"),
     ("is geotagging my photos a problem", "@location"),
+    ("I'm on an interview panel", "@recruitment"),
+    ("is it ok to sign up for twitter with my school email", "@create"),
     ("a kid in my class has just been diagnosed with adhd", "@personal_info"),
     ("somebody made an insta using my name and photos", "@targeted"),
     ("can i leak the staff restructure plans", "@confidential"),

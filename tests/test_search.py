@@ -407,6 +407,10 @@ def test_a_shorthand_counts_as_one_word_however_many_it_expands_to(kb: Knowledge
     assert sum(kb.index.parse("slt").analysed.shares) == pytest.approx(1.0)
 
 
+def test_maximum_privacy_written_short_is_the_policies_maximum_privacy(kb: KnowledgeBase):
+    assert "maximum" in kb.index.parse("is having my fb on max privacy an actual rule").analysed.surface
+
+
 def test_year_groups_written_as_plurals_are_pupils(kb: KnowledgeBase):
     assert "@pupil" in kb.index.parse("can i message my yr 10s").analysed.concepts
 

@@ -522,6 +522,16 @@ def test_contractions_are_function_words_as_typed_without_their_apostrophe():
     assert analyse("once you've left", Vocabulary.load()).stems == ("left",)
 
 
+@pytest.mark.parametrize("question", [
+    "just noticed a child was half dressed in one of the class photos I took, what do I do",
+    "one of my sports day photos shows a kid getting changed in the background",
+])
+def test_a_pupil_not_properly_dressed_in_a_photo_finds_the_clauses_on_compromising_pictures(kb: KnowledgeBase,
+                                                                                          question: str):
+    assert any("compromising picture" in a.clause.text or "appropriately dressed" in a.clause.text
+               for a in kb.ask(question).answers[:2])
+
+
 def test_every_vocabulary_entry_names_its_idea():
     # An entry whose stems another idea's entry claimed first ("on leave", an absence, and "on leaving") names that
     # idea instead, silently: write one of them "=as written", or list the same words under both ideas.

@@ -745,6 +745,13 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("whats the deadline for getting yr 11 mock marking in", "@abuse"),
     ("on leaving the school's service", "@absence"),  # leaving for good, not a leave of absence
     ("views with which the School would not wish to be connected", "@befriend"),  # associated, not a friend
+    # The policies' own words in another sense: these found clauses for questions they do not answer.
+    ("steps you can take to promote safety online", "@commercial"),
+    ("communicate key messages and engage with the community", "@message"),
+    ("confidential services that meet the highest standards", "@meet"),
+    ("any proposal to advertise for contributors to sites", "@commercial"),
+    ("the police and other relevant external agencies", "@scope_people"),
+    ("not compromise the school by making adverse comments", "@misread"),
     ("when is the next fire drill", "@discipline"),  # a fire drill is not being fired
     ("snapchats disappear after they're opened, right?", "@self_harm"),
     ("worried my insta is public and parents can see my holiday pics", "@safeguarding"),  # the asker's own worry

@@ -43,7 +43,8 @@ nothing else elses
 """.split()) | frozenset("""
 happen happens happened happening took let lets goes went gone somebody anybody nobody everyone
 everybody someones theres hes shes theyre youre weve theyve theyll youll wasnt werent hasnt havent hadnt itll thats wed
-unless youve youd theyd hed itd wouldve shouldve couldve mightve mustve mustnt shant aint thatll hows wheres whys heres whens
+unless youve youd theyd hed itd wouldve shouldve couldve mightve mustve mustnt shant aint thatll hows wheres
+whys heres whens
 """.split())  # chat fillers and the words that frame a question ("what happens if", "I took a photo", "there's"):
 # staff type them, no clause means anything by them, and as words no clause uses they would lower coverage
 

@@ -69,11 +69,6 @@ _PARENT_AS_OBJECT = re.compile(r"\b(about|off|at|to|with)( (a|an|the|my|our|one|
 _MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)")
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
-def _about_parents(concepts: Sequence[str], said: str) -> bool:
-    """Whether a question is about what parents do: it names a parent other than as the one spoken of."""
-    return concepts.count("@parent") > len(_PARENT_AS_OBJECT.findall(said))
-
-
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
                          r"acceptable|fine|alright|permitted)\b|\b(do|does) (i|we) (have|need) to\b|"
                          r"\ballowed to\b|\b(ok|okay) to\b|\b(banned|forbidden|prohibited|against the rules)\b")
@@ -284,6 +279,11 @@ class KnowledgeBase:
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'“‘(])")
+
+
+def _about_parents(concepts: Sequence[str], said: str) -> bool:
+    """Whether a question is about what parents do: it names a parent other than as the one spoken of."""
+    return concepts.count("@parent") > len(_PARENT_AS_OBJECT.findall(said))
 
 
 def _says_what_it_is(text: str) -> bool:

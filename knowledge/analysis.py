@@ -305,6 +305,7 @@ class Analysed:
     concepts: tuple[str, ...]  # "@parent", ... in order of appearance, repeated if mentioned twice
     concept_spans: tuple[tuple[int, int], ...]  # which content words each concept covers
     shares: tuple[float, ...] = ()  # each content word's share of a written word (1/3 for each word of "slt")
+    phrased: tuple[bool, ...] = ()  # for each concept, whether a phrase of two or more written words named it
 
     def terms(self) -> list[str]:
         """Every term the text contributes to a bag of words: stems and concepts."""
@@ -325,6 +326,7 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
     all_stems = [stem(w) for w in all_words]
     concepts: list[str] = []
     spans: list[tuple[int, int]] = []
+    phrased: list[bool] = []
     content = [w not in STOPWORDS for w in all_words]
     stem_starts, word_starts = vocab.stem_starts, vocab.word_starts
     singles, stem_pairs, word_pairs = vocab.single_starts, vocab.stem_pairs, vocab.word_pairs
@@ -365,6 +367,7 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
                         for c in (concept, *(vocab.broader.get(concept, ()) if broaden else ())):
                             concepts.append(c)
                             spans.append(span)
+                            phrased.append(length > 1)
                 i += length - 1
                 break
         i += 1
@@ -373,19 +376,22 @@ def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = Fals
             word = sum(content[:at])  # the platform's place among the content words, as spans count them
             concepts.append("@account")
             spans.append((word, word + 1))
+            phrased.append(False)
     if broaden:
         for named, asks in vocab.together:
             if asks not in concepts and named <= set(concepts):
                 # Covering the words of the last idea named: "follow the policy" is what asks whom it covers.
                 concepts.append(asks)
                 spans.append(max(span for concept, span in zip(concepts, spans) if concept in named))
+                phrased.append(False)
     if broaden and vocab.age_with and not vocab.age_with.isdisjoint(concepts):
         if (young := _young_year_group(all_words, vocab)) is not None:
             start = sum(content[:young[0]])  # the year group's place among the content words, as spans count them
             concepts.append("@age")
             spans.append((start, start + sum(content[young[0]:young[1]])))
+            phrased.append(False)
     return Analysed(tuple(compress(all_stems, content)), tuple(compress(all_words, content)), tuple(concepts),
-                    tuple(spans), tuple(compress(all_shares, content)))
+                    tuple(spans), tuple(compress(all_shares, content)), tuple(phrased))
 
 
 def _young_year_group(all_words: list[str], vocab: Vocabulary) -> tuple[int, int] | None:

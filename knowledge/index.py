@@ -29,9 +29,9 @@ B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it
-# A word of a phrase that names an idea ("teaching assistant", "senior leadership team") counts for this much of a
-# word in the search, besides the idea: the phrase's meaning is the idea, and its words, rarer than the idea, found
-# clauses that use one of them in another sense ("assistant", "team").
+# A word of a phrase that names an idea ("teaching assistant", "senior leadership team", "open a" blog) counts for
+# this much of a word in the search, besides the idea: the phrase's meaning is the idea, and its words, rarer than
+# the idea, found clauses that use one of them in another sense ("assistant", "team", "open to scrutiny").
 PHRASE_WORD_WEIGHT = 0.3
 ROLE_WEIGHT = 0.3  # a word of the asker's self-introduction ("I'm a TA and ...") counts for this much of one
 POINT_WORDS = 3  # a last sentence with fewer content words ("Is that a good idea?") asks about the story itself
@@ -204,10 +204,10 @@ class ClauseIndex:
         elsewhere = {s for s, ins in zip(analysed.stems, inside) if not ins}
         shares = tuple(share * ROLE_WEIGHT if ins and s not in elsewhere else share
                        for s, share, ins in zip(analysed.stems, analysed.shares, inside))
-        kept = [(c, span) for c, span in zip(analysed.concepts, analysed.concept_spans)
+        kept = [(c, span, p) for c, span, p in zip(analysed.concepts, analysed.concept_spans, analysed.phrased)
                 if not any(a <= span[0] and span[1] <= b for a, b in spans)]
-        return replace(analysed, shares=shares, concepts=tuple(c for c, _ in kept),
-                       concept_spans=tuple(span for _, span in kept))
+        return replace(analysed, shares=shares, concepts=tuple(c for c, _, _ in kept),
+                       concept_spans=tuple(span for _, span, _ in kept), phrased=tuple(p for _, _, p in kept))
 
     def _point_weighed(self, question: str, fixed: list[str], analysed: Analysed) -> Analysed:
         """A question told as a story ("Our class pages are on Facebook. Do we need to think about the age limit
@@ -259,12 +259,13 @@ class ClauseIndex:
 
 
 def _in_phrases(analysed: Analysed, broader: Mapping[str, tuple[str, ...]]) -> set[int]:
-    """The content words (by position) that are part of a phrase of two or more content words naming one idea. A
+    """The content words (by position) that are part of a phrase of two or more words naming one idea, function words
+    counted ("open a" blog is creating one, "think about" is considering: "open" and "think" are not meant alone). A
     phrase naming two ("add colleagues": befriending and a colleague) is made of its words, each meant; the wider
     idea a phrase's idea is a case of ("self-harm", a safeguarding concern) is not a second idea."""
     named: defaultdict[tuple[int, int], set[str]] = defaultdict(set)
-    for concept, span in zip(analysed.concepts, analysed.concept_spans):
-        if span[0] >= 0 and span[1] - span[0] >= 2:
+    for concept, span, phrase in zip(analysed.concepts, analysed.concept_spans, analysed.phrased):
+        if span[0] >= 0 and (span[1] - span[0] >= 2 or phrase):
             named[span].add(concept)
     ideas = {span: {c for c in concepts if not any(c in broader.get(o, ()) for o in concepts)}
              for span, concepts in named.items()}

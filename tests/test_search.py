@@ -877,6 +877,23 @@ def test_the_words_of_a_phrase_naming_an_idea_count_for_less_than_the_idea(kb: K
     assert "@slt" in query.terms
 
 
+@pytest.mark.parametrize("question, word, idea", [
+    ("can i open a blog for my class", "open", "@create"),  # not "open to scrutiny"
+    ("what do i need to think about before i post something", "think", "@consider"),
+])
+def test_a_word_meant_only_with_its_function_words_counts_for_less_than_the_idea(
+        kb: KnowledgeBase, question: str, word: str, idea: str):
+    # One content word and a function word or two name an idea: alone, the word finds clauses using it otherwise.
+    query = kb.index.parse(question)
+    assert idea in query.terms
+    assert query.terms[word] < 0.5 * query.terms["blog" if word == "open" else "post"]
+
+
+def test_what_to_think_about_before_posting_is_the_advice_to_consider_who_will_read_it(kb: KnowledgeBase):
+    first = kb.ask("what do i need to think about before i post something").answers[0].clause.text
+    assert "consider whether any comment, photograph or video" in first, first
+
+
 @pytest.mark.parametrize("question", ["A year 9 has posted online about self harming and I want to report it",
                                       "pupil posted about self harm on our page"])
 def test_an_idea_named_by_a_phrase_is_one_idea_though_it_is_a_case_of_a_wider_one(kb: KnowledgeBase, question: str):

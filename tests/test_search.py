@@ -758,6 +758,9 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("how should we deal with nasty comments left on the school page", "@leaving"),  # comments left, no one leaving
     ("could the school end up being sued over something a teacher posts", "@permanence"),  # a result, not a post
     ("I put the wrong date for parents evening on the school page", "@own_time"),  # a school event, not time off
+    ("what if my post doesn't mention the school at all", "@emerging"),  # a post not naming it, not a new app
+    ("the PTA have asked me to be an admin on their page", "@advice"),  # asked to do something, not for advice
+    ("does this still apply while i'm on leave and not actually at work", "@work_time"),  # out of work
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -807,9 +810,32 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("what happens if i keep checking facebook between lessons", "@work_time"),
     ("is the school wi-fi monitored", "@internet_use"),
     ("can school go through my private facebook if a parent complains", "@access"),
+    ("the policy doesn't mention threads, does it still count", "@emerging"),
+    ("a parent messaged the school page on saturday morning", "@own_time"),  # the policies' "at a weekend"
+    ("is what i post at home any of the school's business", "@scope"),
+    ("a parent has asked me to join the class parents' whatsapp", "@befriend"),  # being connected, as a friend is
+    ("does this still apply while i'm on leave and not actually at work", "@own_time"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts
+
+
+def test_as_long_as_sets_a_condition_and_is_no_length_of_time(kb: KnowledgeBase):
+    # "long" found the clause on how long a school site will last
+    answers = kb.ask("can i put trip photos on my own facebook as long as you can't see the kids' faces").answers
+    assert not any("how long the site will last" in a.clause.text for a in answers)
+    assert "long" not in kb.index.parse("so long as i never name him").analysed.stems
+    assert "long" in kb.index.parse("keep the page going as long as possible").analysed.stems
+
+
+@pytest.mark.parametrize("question", ["does the social media policy apply to school governors?",
+                                      "do the rules cover governors as well as staff"])
+def test_a_question_about_governors_is_answered_by_the_clause_naming_the_governing_body(kb: KnowledgeBase,
+                                                                                         question: str):
+    # Governors are one of the kinds of people a policy may cover; a clause covering agency workers and volunteers
+    # had answered for them, as if any of those kinds were any other.
+    first = kb.ask(question).answers[0].clause.text
+    assert "governing body" in first, first
 
 
 def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):

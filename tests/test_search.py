@@ -816,6 +816,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("a parent has asked me to join the class parents' whatsapp", "@befriend"),  # being connected, as a friend is
     ("if a parent keeps abusing me online am i on my own with it", "@support"),
     ("after i leave can i talk online about the things that went on here", "@confidential"),
+    ("the teacher who set it up is leaving, what happens to the account", "@moderate"),  # who has run it
     ("does this still apply while i'm on leave and not actually at work", "@own_time"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):

@@ -37,11 +37,12 @@ ROLE_WEIGHT = 0.3  # a word of the asker's self-introduction ("I'm a TA and ..."
 POINT_WORDS = 3  # a last sentence with fewer content words ("Is that a good idea?") asks about the story itself
 _SENTENCES = re.compile(r"(?<=[.!?])\s+")
 # Where someone says who they are before asking: "I'm a TA and ...", "As the DSL, ...", "School business manager
-# here." The introduction runs to the first word or mark that goes on to something else.
+# here." The introduction runs to the first word or mark that goes on to something else. "A governor here wants to
+# connect" is someone else at the school: a signature names no one with an article.
 _INTRODUCTION = re.compile(
     r"(?:\b(?:i'?m|i am)\s+|(?:^|[.!?]\s+)as\s+)(?:a|an|the|our|your)\s+(?P<role>[^,.;:!?()]+?)"
     r"(?=\s+(?:and|but|so|who|at|in|on|with|about|here|from|for|working|whose|that|&)\b|\s*[,.;:!?()-]|\s*$)"
-    r"|^\s*(?P<signed>[a-z' -]{2,40}?)\s+here\b", re.IGNORECASE)
+    r"|^\s*(?!(?:a|an|the|one of)\s)(?P<signed>[a-z' -]{2,40}?)\s+here\b", re.IGNORECASE)
 INTRODUCTION_WORDS = 6  # longer, and it is not a job title but a sentence
 TYPO_CUTOFF = 80.0  # rapidfuzz ratio (0-100) a misspelling must reach to be read as a known word
 TYPO_MIN_LENGTH = 4  # shorter words are too easily a different real word

@@ -311,6 +311,7 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("we'd like a blog for the school choir, how do we get one", "account_request"),
     ("a mum says she doesnt want her kid on the school page", None),  # an objection to a page, not a wish for one
     ("matched with a pupils dad on hinge, do i have to unmatch", "friend_request"),
+    ("a governor who's also a parent here wants to connect on linkedin", "friend_request"),  # not who is asking
     ("kid from my class found me on xbox and wants to play online", "friend_request"),
     ("is minecraft counted as social media? i play online and some of my pupils do too", None),
     ("a few teachers have added me, is it sensible to be facebook friends with people i work with", "friend_request"),
@@ -891,6 +892,9 @@ def test_who_is_asking_is_not_what_they_ask_about(kb: KnowledgeBase, question: s
     ("As the headteacher, what do I do about a worrying post?", "headteach", True),
     ("I'm a governor. Does this policy apply to me?", "governor", False),  # there who asks is the point
     ("I'm a bit worried about a pupil's post", "worri", False),  # no job, no introduction
+    ("Governor here. Does this cover me?", "governor", False),  # signed, but asking whom it covers
+    ("A governor who's also a parent here wants to connect on LinkedIn", "governor", False),  # someone else
+    ("Deputy head here - a parent is abusing me on facebook", "deputi", True),
 ])
 def test_a_self_introduction_counts_for_little_unless_the_question_is_whether_the_policy_applies(
         kb: KnowledgeBase, question: str, role: str, weighed: bool):

@@ -56,7 +56,7 @@ _DIGITS = frozenset("0123456789")  # most texts have none, and a set look is che
 _YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10": the year group, written as one word
 # "As long as" and "so long as" set a condition ("can I post it as long as I don't name him?"): their "long" is no
 # length of time, and found the clauses on how long a site will last. "As long as possible" is a length of time.
-_CONDITIONAL_LONG = re.compile(r"\b(?:as|so) (long) as\b(?! (?:possible|necessary|needed|required)\b)")
+_CONDITIONAL_LONG = re.compile(r"\b(as|so) long (as)\b(?! (?:possible|necessary|needed|required)\b)")
 # The past forms of verbs with a meaning of their own, which a stemmer leaves as they are: "wrote a post" is
 # "writes", "sent me a message" is "send". Light verbs ("took a photo", "kept", "made", "gave") are left alone:
 # matched with "take steps", "take control" and "make sure" they would find clauses by a word that means little.
@@ -89,7 +89,7 @@ def words(text: str) -> list[str]:
     """The words of a text, lower-cased, possessive 's dropped ("pupils'" and "pupil's" become "pupil")."""
     text = normalise(text)
     if "long as" in text:
-        text = _CONDITIONAL_LONG.sub(lambda m: m.group(0).replace(" long ", " "), text)
+        text = _CONDITIONAL_LONG.sub(r"\1 \2", text)
     found = _WORD.findall(text)
     if "'" not in text and (_DIGITS.isdisjoint(text) or _DIGITS_S.search(text) is None):
         return found  # most clauses: no apostrophe or "9s" to rewrite, and the per-word pass is the slow part

@@ -57,6 +57,9 @@ _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|
 _DEFINES_CUES = (" is a", " are a", " is the", " are the", "means", "referred to as", "defined as", " include")
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
+# "Does any of this apply to me?", "Are governors covered by all this?": in a question to the policy bot, "this" is the
+# policy, though the words that name it are left out.
+_POINTS_AT_POLICY = re.compile(r"\b(any|all|none) of this\b|\ball this\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
 # A parent a question is about, not one who acts: "slagging off a parent", "a rant about one of the dads", "talk to
@@ -168,7 +171,7 @@ class KnowledgeBase:
                               about_parents=_about_parents(query.analysed.concepts, said))
         best = ranked[0]
         topic = self.vocab.topic(query.analysed)
-        if _NAMES_POLICY.search(said):
+        if _NAMES_POLICY.search(said) or _POINTS_AT_POLICY.search(said):
             # "Is this policy based on any national guidance?" asks about the policy itself, the policies' business
             # though no word in it is about conduct online. As sure as one conduct idea and no surer: "what's the
             # policy on uniform" names a policy too, and must still be covered well to be answered.

@@ -189,6 +189,7 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "not sure what time the trip leaves, who do i ask",
     "how long do we keep the cctv footage from the car park",  # security recording, not pictures shared online
     "what does the policy say about fire drills",  # naming the policy is not enough; a fire drill is not a firing
+    "I'm so fed up with all this marking, who can I talk to about my workload?",  # "all this" is not the policy
     "what is the policy on pupils using calculators",
     "the staff wi-fi has stopped working again, who fixes it",  # a fault for IT, not the internet use policed
 ])
@@ -209,6 +210,8 @@ def test_questions_the_policies_do_not_answer_are_declined(kb: KnowledgeBase, qu
     "can i just ignore a parent's request and not tell them",  # turning a request down: the policies' business
     "if they investigate me do i have to give them my passwords",  # an investigation is the policies' business too
     "it's my own phone in my own time, surely the school can't have a say",  # "surely" is a filler, not a point
+    "Are governors covered by all this, or is it just aimed at staff?",  # "all this" is the policy
+    "Where does the Equality Act come into all this?",
 ])
 def test_questions_the_policies_answer_are_not_declined(kb: KnowledgeBase, question: str):
     assert kb.ask(question).confident

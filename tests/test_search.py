@@ -190,6 +190,7 @@ def test_bullets_under_one_shared_lead_in_stay_separate_clauses(kb: KnowledgeBas
     "how long do we keep the cctv footage from the car park",  # security recording, not pictures shared online
     "what does the policy say about fire drills",  # naming the policy is not enough; a fire drill is not a firing
     "I'm so fed up with all this marking, who can I talk to about my workload?",  # "all this" is not the policy
+    "Where do I find the risk assessment form for the Year 6 residential?",  # an assessment, not a danger online
     "what is the policy on pupils using calculators",
     "the staff wi-fi has stopped working again, who fixes it",  # a fault for IT, not the internet use policed
 ])
@@ -290,6 +291,14 @@ def test_a_question_about_conduct_online_is_still_answered(kb: KnowledgeBase, qu
     query = kb.index.parse(question)
     assert kb.vocab.topic(query.analysed) == "online"
     assert kb.ask(question).confident
+
+
+@pytest.mark.parametrize("question", ["What are the main online dangers to children that the policy talks about?",
+                                      "dsl here - what online risks to children should i be flagging in staff training?"])
+def test_dangers_online_are_the_risks_the_policies_list(kb: KnowledgeBase, question: str):
+    result = kb.ask(question)
+    assert result.confident
+    assert "risks" in result.answers[0].clause.text.lower()
 
 
 @pytest.mark.parametrize("question, wanted", [

@@ -107,6 +107,9 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("can i go on fb on my phone at lunch", ("school day", "at work")),
     # "what could happen to me if i break the social media policy" asks about the consequences of a breach
     ("what could actually happen to me if i break the social media policy", ("breach",)),
+    # "under 13s" are pupils below a minimum age; keeping out of a public search is opting out of public listings
+    ("under 13s on school fb page", ("minimum age",)),
+    ("hide my fb from public search", ("public listings",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)

@@ -110,6 +110,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     # "under 13s" are pupils below a minimum age; keeping out of a public search is opting out of public listings
     ("under 13s on school fb page", ("minimum age",)),
     ("hide my fb from public search", ("public listings",)),
+    # "acc" is an account; a reply time asks how quickly, as "how soon" does
+    ("reply time comments school acc", ("within 24 hours",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)

@@ -112,6 +112,8 @@ def test_answers_cite_their_source_clause_and_heading(kb: KnowledgeBase):
     ("hide my fb from public search", ("public listings",)),
     # "acc" is an account; a reply time asks how quickly, as "how soon" does
     ("reply time comments school acc", ("within 24 hours",)),
+    # a class page is a page: its "class" is not the "in class" of the clause on pupils' friend requests
+    ("approving followers on class page", ("checked carefully before they are approved",)),
 ])
 def test_paraphrases_find_the_policy_wording(kb: KnowledgeBase, question: str, expected: tuple[str, ...]):
     result = kb.ask(question)

@@ -307,8 +307,10 @@ def test_one_standing_for_a_thing_named_before_is_a_function_word(kb: KnowledgeB
     assert kb.ask("We'd like a blog for the school library. What's the process for getting one?").confident
 
 
-@pytest.mark.parametrize("question", ["What are the main online dangers to children that the policy talks about?",
-                                      "dsl here - what online risks to children should i be flagging in staff training?"])
+@pytest.mark.parametrize("question", [
+    "What are the main online dangers to children that the policy talks about?",
+    "dsl here - what online risks to children should i be flagging in staff training?",
+])
 def test_dangers_online_are_the_risks_the_policies_list(kb: KnowledgeBase, question: str):
     result = kb.ask(question)
     assert result.confident

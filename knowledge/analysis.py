@@ -52,6 +52,15 @@ _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": 
                          "\u2014": "-", "\u00a0": " "})
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _DIGITS_S = re.compile(r"[0-9]s|\by(?:ea)?r?[0-9]")  # "year 9s", "under 13s", "yr11": words `words` rewrites
+# "What's the harm in ...", "any problem with that?", "anything wrong with ...", "anything stopping me ...": ways
+# of asking whether something is allowed, read as "is it ok". Their "harm" found the clauses on content that puts a
+# young person at risk of harm, and "stopping" the ones on stopping abuse; no clause frames a rule this way.
+_IS_IT_OK = re.compile(r"\b(?:(?:is there |there's )?(?:any|anything|no|a) (?:harm|problems?|issues?) (?:in|with)"
+                       r"|what(?:'?s| is) (?:the )?(?:harm|problem|issue|big deal) (?:in|with|about)"
+                       r"|(?:is there )?anything (?:actually |really |so )?wrong (?:with|in|about)"
+                       r"|what(?:'?s| is) (?:actually |really |so )?wrong (?:with|in|about)"
+                       r"|(?:is there )?anything stopping|what(?:'?s| is) stopping|what stops)\b")
+_IS_IT_OK_CUES = ("harm", "problem", "issue", "wrong", "big deal", "stop")
 _DIGITS = frozenset("0123456789")  # most texts have none, and a set look is cheaper than the pattern below
 _YEAR_GROUP = re.compile(r"y(?:ea)?r?([0-9]{1,2})s?")  # "yr11", "y7s", "year10": the year group, written as one word
 # "As long as" and "so long as" set a condition ("can I post it as long as I don't name him?"): their "long" is no
@@ -90,6 +99,8 @@ def words(text: str) -> list[str]:
     text = normalise(text)
     if "long as" in text:
         text = _CONDITIONAL_LONG.sub(r"\1 \2", text)
+    if any(cue in text for cue in _IS_IT_OK_CUES):
+        text = _IS_IT_OK.sub(" is it ok ", text)
     found = _WORD.findall(text)
     if "'" not in text and (_DIGITS.isdisjoint(text) or _DIGITS_S.search(text) is None):
         return found  # most clauses: no apostrophe or "9s" to rewrite, and the per-word pass is the slow part

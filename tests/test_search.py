@@ -860,6 +860,27 @@ def test_as_long_as_sets_a_condition_and_is_no_length_of_time(kb: KnowledgeBase)
     assert "long" in kb.index.parse("keep the page going as long as possible").analysed.stems
 
 
+@pytest.mark.parametrize("question, asks", [
+    ("What's the harm in making a fun Twitter account for the staff bake-off?", "twitter"),
+    ("is there any harm in leaving location tagging on when i post from home", "locat"),
+    ("Is there anything wrong with me adding the new ECT in my department on Facebook?", "ect"),
+    ("Any problem with that? I want a selfie in my school tracksuit on insta", "selfi"),
+    ("is there anything stopping me posting political stuff?", "polit"),
+    ("What's the big deal about parents adding staff on Facebook?", "parent"),
+])
+def test_asking_whether_there_is_any_harm_in_something_asks_whether_it_is_allowed(kb: KnowledgeBase, question: str,
+                                                                                   asks: str):
+    # "What's the harm in ...", "anything wrong with ...", "anything stopping me ...": their "harm", "wrong" and
+    # "stopping" frame the question, and "harm" found the clauses on content putting a young person at risk of harm.
+    from knowledge.analysis import words
+    from knowledge.search import _PERMISSION
+    stems = kb.index.parse(question).analysed.stems
+    assert asks in stems and not {"harm", "wrong", "problem", "stop", "deal", "big"} & set(stems)
+    assert _PERMISSION.search(" ".join(words(question)))
+    assert "harm" in kb.index.parse("what should I do if a post puts a pupil at risk of harm").analysed.stems
+    assert "wrong" in kb.index.parse("what if I post something wrong about a colleague").analysed.stems
+
+
 @pytest.mark.parametrize("question", ["does the social media policy apply to school governors?",
                                       "do the rules cover governors as well as staff"])
 def test_a_question_about_governors_is_answered_by_the_clause_naming_the_governing_body(kb: KnowledgeBase,

@@ -790,6 +790,8 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("what if my post doesn't mention the school at all", "@emerging"),  # a post not naming it, not a new app
     ("the PTA have asked me to be an admin on their page", "@advice"),  # asked to do something, not for advice
     ("does this still apply while i'm on leave and not actually at work", "@work_time"),  # out of work
+    ("can i post a photo of me at the fun run in my school hoodie", "@trivial"),  # an event, not a reason
+    ("the kids I work with are in year 5", "@colleague"),  # the pupils a TA works with
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -847,6 +849,11 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("after i leave can i talk online about the things that went on here", "@confidential"),
     ("the teacher who set it up is leaving, what happens to the account", "@moderate"),  # who has run it
     ("does this still apply while i'm on leave and not actually at work", "@own_time"),
+    ("a teacher I work with sent me a friend request", "@colleague"),
+    ("what's the harm in a fun twitter account for the staff bake-off", "@trivial"),  # "sites for trivial reasons"
+    ("can i keep the drama insta login when i move to a new school", "@leaving"),
+    ("is there any harm in having a nosy at a pupil's tiktok", "@access"),
+    ("what's wrong with a slightly saucy hen do photo on my own account", "@offensive"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

@@ -854,6 +854,9 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("can i keep the drama insta login when i move to a new school", "@leaving"),
     ("is there any harm in having a nosy at a pupil's tiktok", "@access"),
     ("what's wrong with a slightly saucy hen do photo on my own account", "@offensive"),
+    ("why can't i follow my old kids on instagram", "@former_pupil"),
+    ("a girl from my old tutor group added me on snap", "@former_pupil"),
+    ("my last class have all moved up to secondary now, can i follow them", "@former_pupil"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

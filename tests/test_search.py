@@ -792,6 +792,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("does this still apply while i'm on leave and not actually at work", "@work_time"),  # out of work
     ("can i post a photo of me at the fun run in my school hoodie", "@trivial"),  # an event, not a reason
     ("the kids I work with are in year 5", "@colleague"),  # the pupils a TA works with
+    ("why can't I post who I'm voting for? it's a free country", "@work_time"),  # free, not a free period
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -857,6 +858,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("why can't i follow my old kids on instagram", "@former_pupil"),
     ("a girl from my old tutor group added me on snap", "@former_pupil"),
     ("my last class have all moved up to secondary now, can i follow them", "@former_pupil"),
+    ("can i go on insta in my frees", "@work_time"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

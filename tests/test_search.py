@@ -859,7 +859,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("a girl from my old tutor group added me on snap", "@former_pupil"),
     ("my last class have all moved up to secondary now, can i follow them", "@former_pupil"),
     ("can i go on insta in my frees", "@work_time"),
-    ("I've been emailing a Year 10 lad from my Gmail at weekends", "@email"),
+    ("a Year 10 lad has found my personal Gmail", "@email"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

@@ -793,6 +793,8 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("can i post a photo of me at the fun run in my school hoodie", "@trivial"),  # an event, not a reason
     ("the kids I work with are in year 5", "@colleague"),  # the pupils a TA works with
     ("why can't I post who I'm voting for? it's a free country", "@work_time"),  # free, not a free period
+    ("is it ever ok to leave a racist comment up on the school page as evidence", "@leaving"),  # kept up
+    ("delete the nasty comment or leave it up and report it?", "@leaving"),
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):

@@ -164,6 +164,8 @@ class Vocabulary:
     # Conduct ideas that name a task, not conduct ("running" a page): they leave a question about pay or IT support
     # to whoever deals with those ("do I get paid extra for running the school's social media?").
     tasks: frozenset[str] = frozenset()
+    # A platform named after an owner is an account when a part of it follows too: "the dept insta login".
+    account_parts: frozenset[str] = frozenset()
     # Which words can start a phrase at all (most start none), as a stem (stem_starts) or as written (word_starts),
     # and which can start one alone (a one-word entry). Common words start many phrases ("of" starts "of me"),
     # so a position is looked at only when its next word fits too: the phrase lengths that start at each pair of
@@ -246,7 +248,8 @@ class Vocabulary:
                    frozenset(accounts.get("after", [])), frozenset(young.get("years", [])),
                    frozenset(young.get("words", [])), frozenset("@" + c for c in young.get("with", [])),
                    frozenset(w for entry in data.get("asker", {}).get("roles", []) for w in words(entry)),
-                   together=together, tasks=frozenset("@" + c for c in data.get("domain", {}).get("tasks", [])))
+                   together=together, tasks=frozenset("@" + c for c in data.get("domain", {}).get("tasks", [])),
+                   account_parts=frozenset(accounts.get("parts", [])))
 
     def topic(self, analysed: "Analysed") -> str:
         """How surely the ideas a question names make it one about online conduct: "online" (a `domain` idea, or two
@@ -425,9 +428,10 @@ def _young_year_group(all_words: list[str], vocab: Vocabulary) -> tuple[int, int
 def _platforms_as_accounts(all_words: list[str], vocab: Vocabulary) -> list[int]:
     """Where a question names a platform as a thing someone has, an account: "a class instagram", "set up a twitter
     for fixtures", "the school tiktok". Not where another word says what on it is meant: "a youtube video", "a
-    snapchat add", "our facebook page" (which names the page already)."""
+    snapchat add", "our facebook page" (which names the page already). A part of the account after it ("the dept
+    insta login", "the school twitter password") still means the account."""
     if vocab.platforms.isdisjoint(all_words):
         return []
     last = len(all_words) - 1
     return [i for i, w in enumerate(all_words) if w in vocab.platforms and i > 0 and all_words[i - 1] in vocab.owners
-            and (i == last or all_words[i + 1] in STOPWORDS)]
+            and (i == last or all_words[i + 1] in STOPWORDS or all_words[i + 1] in vocab.account_parts)]

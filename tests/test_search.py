@@ -737,6 +737,8 @@ def test_a_class_page_for_young_pupils_is_answered_with_the_age_limit(kb: Knowle
     ("can I share a youtube video in a lesson", False),  # a video on a platform, not an account
     ("a pupil sent me a snapchat add", False),
     ("can I put it on my facebook?", False),  # a staff member's own, not a school account
+    ("can i keep the drama dept insta login when i move schools", True),  # a part of the account
+    ("who has the school twitter password", True),
 ])
 def test_a_platform_named_as_a_thing_someone_has_is_an_account(kb: KnowledgeBase, question: str,
                                                                names_account: bool):

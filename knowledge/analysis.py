@@ -55,7 +55,7 @@ _DIGITS_S = re.compile(r"[0-9]s|\by(?:ea)?r?[0-9]")  # "year 9s", "under 13s", "
 # "What's the harm in ...", "any problem with that?", "anything wrong with ...", "anything stopping me ...": ways
 # of asking whether something is allowed, read as "is it ok". Their "harm" found the clauses on content that puts a
 # young person at risk of harm, and "stopping" the ones on stopping abuse; no clause frames a rule this way.
-_IS_IT_OK = re.compile(r"\b(?:(?:is there |there's )?(?:any|anything|no|a) (?:harm|problems?|issues?) (?:in|with)"
+_IS_IT_OK = re.compile(r"\b(?:(?:is there |there's )?(?:any|anything|no) (?:harm|problems?|issues?) (?:in|with)"
                        r"|what(?:'?s| is) (?:the )?(?:harm|problem|issue|big deal) (?:in|with|about)"
                        r"|(?:is there )?anything (?:actually |really |so )?wrong (?:with|in|about)"
                        r"|what(?:'?s| is) (?:actually |really |so )?wrong (?:with|in|about)"

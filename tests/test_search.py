@@ -896,6 +896,7 @@ def test_asking_whether_there_is_any_harm_in_something_asks_whether_it_is_allowe
     assert _PERMISSION.search(" ".join(words(question)))
     assert "harm" in kb.index.parse("what should I do if a post puts a pupil at risk of harm").analysed.stems
     assert "wrong" in kb.index.parse("what if I post something wrong about a colleague").analysed.stems
+    assert "problem" in kb.index.parse("i've got a problem with a parent who keeps messaging me").analysed.stems
 
 
 @pytest.mark.parametrize("question", ["does the social media policy apply to school governors?",

@@ -797,6 +797,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("why can't I post who I'm voting for? it's a free country", "@work_time"),  # free, not a free period
     ("is it ever ok to leave a racist comment up on the school page as evidence", "@leaving"),  # kept up
     ("delete the nasty comment or leave it up and report it?", "@leaving"),
+    ("a pupil sent me a friend request a few days ago", "@approval"),  # a friend request asks for no approval
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -864,6 +865,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("my last class have all moved up to secondary now, can i follow them", "@former_pupil"),
     ("can i go on insta in my frees", "@work_time"),
     ("a Year 10 lad has found my personal Gmail", "@email"),
+    ("I want to request a Facebook page for our Friends of the School group", "@approval"),  # asking for one
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

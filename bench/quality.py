@@ -6,7 +6,7 @@ Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what
 the staff vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form
 entries), question types, the preference for clauses stating rules when a question asks whether something
 is allowed, the preference for clauses saying what a thing is when a question asks what it is (and for the staff
-rule over the parents' one), and variety among the three answers shown. Each row is scored on the shared dev set
+rule over the parents' one, and for a clause saying a thing is not done when the question does), and variety among the three answers shown. Each row is scored on the shared dev set
 and on our own two sets (held-out, blind), as ../shared/eval/score.py scores them (top-1 / top-3 of answerable
 questions, answerable wrongly declined, out-of-scope declined, dialogs routed).
 """
@@ -53,8 +53,9 @@ def main() -> None:
     no_question_types = Vocabulary(full.shorthand, full.phrases, full.longest, full.domain, full.known, (), full.exact)
     no_typos = {"correct": lambda self, word: None}
     no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
-    no_rules = {"RULE_PRIOR": 1.0, "SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0}
-    no_meaning = {"SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0}
+    no_rules = {"RULE_PRIOR": 1.0, "SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0,
+                "NEGATION_AGREES": 1.0}
+    no_meaning = {"SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0, "NEGATION_AGREES": 1.0}
     no_variety = {"SAME_SECTION": 1.0}
     candidates = [
         ("BM25 over stems", no_concepts, no_typos, no_priors, no_rules),
@@ -63,7 +64,7 @@ def main() -> None:
         ("+ clause priors", no_question_types, {}, {}, no_rules),
         ("+ question types", full, {}, {}, no_rules),
         ("+ rules for can-I questions", full, {}, {}, no_meaning),
-        ("+ what-is, whose rule", full, {}, {}, no_variety),
+        ("+ what-is, whose rule, negation", full, {}, {}, no_variety),
         ("+ section variety in top 3 (bot)", full, {}, {}, {}),
     ]
     sets = {name: load_questions(path) for name, path in SETS.items() if path.exists()}

@@ -336,6 +336,33 @@ def analyse(text: str, vocab: Vocabulary, split: Callable[[str], list[str]] = wo
     return analyse_words(split(text), vocab)
 
 
+# What a negation applies to: the few words after "not", "never", "don't", up to the end of the clause of the sentence
+# it is in (a mark, or a word that starts another clause). "Not a pupil" contrasts rather than negates.
+_NEGATORS = frozenset("not never dont doesnt didnt isnt arent wasnt werent wont cannot cant shouldnt mustnt "
+                      "havent hasnt without nothing".split())
+_NEGATION_ENDS = frozenset("or and but so because if when while though although".split())
+_CLAUSE_MARKS = re.compile(r"[,.;:!?()\n]+|\s-+\s")  # a dash between words, not in "self-harm"
+NEGATION_WORDS = 4  # words after a negator it applies to: "never mention the school", "don't use their names"
+
+
+def negated_terms(text: str, vocab: Vocabulary) -> frozenset[str]:
+    """The stems and ideas a text says are not done or not so ("if they never mention school": mention)."""
+    found: set[str] = set()
+    for part in _CLAUSE_MARKS.split(normalise(text)):
+        ws = words(part)
+        for at, word in enumerate(ws):
+            if word not in _NEGATORS or ws[at + 1:at + 2] in (["a"], ["an"]):
+                continue
+            scope: list[str] = []
+            for w in ws[at + 1:at + 1 + NEGATION_WORDS]:
+                if w in _NEGATION_ENDS:
+                    break
+                scope.append(w)
+            analysed = analyse_words(scope, vocab)
+            found.update(analysed.stems, analysed.concepts)
+    return frozenset(found)
+
+
 def analyse_words(text_words: list[str], vocab: Vocabulary, broaden: bool = False) -> Analysed:
     """Analyse text already split into words (see `words`). With `broaden` (for questions), a concept also
     names the wider ideas it is a case of: a question about self-harm is answered by the clauses on

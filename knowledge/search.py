@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.analysis import Vocabulary, WordSplits, analyse, normalise
+from knowledge.analysis import Vocabulary, WordSplits, analyse, negated_terms, normalise
 from knowledge.clause import Clause
-from knowledge.index import ClauseIndex, Hit, Query
+from knowledge.index import ClauseIndex, Hit, Query, indexed_text
 from knowledge.library import BUNDLED_POLICIES, Policy, find_policies, merge_duplicates, read_policy
 from knowledge.routing import route
 
@@ -70,6 +70,10 @@ _PARENT_AS_OBJECT = re.compile(r"\b(about|off|at|to|with)( (a|an|the|my|our|one|
                                r"(parent|parents|mum|mums|mom|dad|dads|mother|father|carer|carers)\b(?! \w+ing\b)")
 # In a question asking what something means, the asking, not the subject: "mean", and "counts"/"classed" as
 _MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)")
+# "Is my account covered if I never mention the school?" asks about the case the clause "personal communications
+# which do not refer to the school" is about, not the one on communications "using the school name": a clause that
+# says the same thing is not done counts for this much more.
+NEGATION_AGREES = 1.4
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
@@ -124,6 +128,7 @@ class KnowledgeBase:
         self.for_parents = [bool(_FOR_PARENTS.match(t)) for t in texts]
         self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or _says_what_it_is(t)
                         for c, t in zip(self.clauses, texts)]
+        self._negated: list[frozenset[str] | None] = [None] * len(self.clauses)  # read when first a candidate
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -168,7 +173,8 @@ class KnowledgeBase:
                           truncated=truncated, elsewhere=self.vocab.dealt_with_elsewhere(query.analysed))
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
-                              about_parents=_about_parents(query.analysed.concepts, said))
+                              about_parents=_about_parents(query.analysed.concepts, said),
+                              not_done=negated_terms(_corrected(text, query.corrected), self.vocab))
         best = ranked[0]
         topic = self.vocab.topic(query.analysed)
         if _NAMES_POLICY.search(said) or _POINTS_AT_POLICY.search(said):
@@ -240,21 +246,30 @@ class KnowledgeBase:
         return (matched / total).tolist() if total else [0.0] * len(candidates)
 
     def _rerank(self, scored: list[_Scored], asks_permission: bool = False, asks_meaning: bool = False,
-                about_parents: bool = True) -> list[_Scored]:
+                about_parents: bool = True, not_done: frozenset[str] = frozenset()) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
         repeats part of it many times. A question asking whether something is allowed prefers, a little, the
         clauses that state rules over those that describe (introductions, risks, definitions); one asking what
         something is prefers the clauses that say what things are; a rule for parents gives way unless the
-        question is about parents."""
+        question is about parents; a question about something not done prefers the clauses that say it is not."""
         def key(s: _Scored) -> float:
             prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
             if self.for_parents[s.hit.doc] and not about_parents:
                 prior *= OTHERS_RULE_PRIOR
             if asks_meaning and self.defines[s.hit.doc]:
                 prior *= DEFINITION_PRIOR
+            if not_done and not not_done.isdisjoint(self._negated_in(s.hit.doc)):
+                prior *= NEGATION_AGREES
             return s.hit.score * (0.5 + s.coverage) * prior
         keyed = sorted(((key(s), s) for s in scored), key=lambda ks: ks[0], reverse=True)
         return self._diversify(keyed)
+
+    def _negated_in(self, doc: int) -> frozenset[str]:
+        """What a clause says is not done, read once, when it is first a candidate."""
+        found = self._negated[doc]
+        if found is None:
+            found = self._negated[doc] = negated_terms(indexed_text(self.clauses[doc]), self.vocab)
+        return found
 
     def _diversify(self, keyed: list[tuple[float, _Scored]]) -> list[_Scored]:
         """Fill the places a person sees one at a time, a clause from a section already shown giving way to a
@@ -282,6 +297,13 @@ class KnowledgeBase:
 
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+(?=[A-Z\"'“‘(])")
+
+
+def _corrected(text: str, corrected: dict[str, str]) -> str:
+    """The question with its misspelt words as they were read, its marks kept for where a negation ends."""
+    if not corrected:
+        return text
+    return re.sub(r"[A-Za-z]+", lambda m: corrected.get(m.group(0).lower(), m.group(0)), text)
 
 
 def _about_parents(concepts: Sequence[str], said: str) -> bool:

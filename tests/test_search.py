@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.analysis import Vocabulary, analyse, words
+from knowledge.analysis import Vocabulary, analyse, negated_terms, words
 from knowledge.search import KnowledgeBase
 from knowledge.splitter import LIST_ITEM
 
@@ -1072,3 +1072,25 @@ def test_time_off_on_leave_is_not_leaving_the_school(kb: KnowledgeBase):
     assert "@leaving" not in analyse("provide cover during leave and absences", kb.vocab).concepts
     answers = kb.ask("What happens to the department Twitter when the teacher running it leaves?").answers
     assert "after the lead staff member has left" in answers[0].clause.text
+
+
+@pytest.mark.parametrize("question", ["Are my personal posts covered if they never mention school?",
+                                      "Can I have a go about a difficult parent on my private account if I don't name them?"])
+def test_a_question_about_what_is_not_done_is_answered_by_the_clause_on_that_case(kb: KnowledgeBase, question: str):
+    # "never mention school" is the case of "personal communications which do not refer to ... the school", not of
+    # the clause on communications "using the school name"
+    wanted = {"never mention": "do not refer to", "don't name": "without their approval"}
+    phrase = next(v for k, v in wanted.items() if k in question)
+    assert phrase in kb.ask(question).answers[0].clause.text.lower()
+
+
+@pytest.mark.parametrize("text, negated, not_negated", [
+    ("if they never mention school", {"@mention"}, set()),
+    ("It's a colleague, not a pupil, who is sending them", set(), {"@pupil"}),  # a contrast, not a negation
+    ("including not posting or removal of content", {"@post"}, {"@remove"}),  # "or" ends what "not" applies to
+    ("She doesn't post. Remove it", {"@post"}, {"@remove"}),  # so does a sentence's end
+])
+def test_what_a_text_says_is_not_done_is_read_up_to_the_next_clause_of_the_sentence(
+        kb: KnowledgeBase, text: str, negated: set[str], not_negated: set[str]):
+    found = negated_terms(text, kb.vocab)
+    assert negated <= found and not (not_negated & found)

@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/quality.py
 
-Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what the knowledge base does:
-the staff vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form
-entries), question types, the preference for clauses stating rules when a question asks whether something
-is allowed, the preference for clauses saying what a thing is when a question asks what it is (and for the staff
-rule over the parents' one, and for a clause saying a thing is not done when the question does), and variety among the three answers shown. Each row is scored on the shared dev set
-and on our own two sets (held-out, blind), as ../shared/eval/score.py scores them (top-1 / top-3 of answerable
-questions, answerable wrongly declined, out-of-scope declined, dialogs routed).
+Starts from off-the-shelf BM25 over Snowball stems and adds, one at a time, what the knowledge base does: the staff
+vocabulary (concepts), typo correction, the clause priors (short clauses, glossary and form entries), question
+types, the preference for clauses stating rules when a question asks whether something is allowed, the preference
+for clauses saying what a thing is when a question asks what it is (and for the staff rule over the parents' one,
+and for a clause saying a thing is not done when the question does), and variety among the three answers shown. Each
+row is scored on the shared dev set and on our own two sets (held-out, blind), as ../shared/eval/score.py scores
+them (top-1 / top-3 of answerable questions, answerable wrongly declined, out-of-scope declined, dialogs routed).
 """
 from __future__ import annotations
 

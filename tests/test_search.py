@@ -1074,8 +1074,9 @@ def test_time_off_on_leave_is_not_leaving_the_school(kb: KnowledgeBase):
     assert "after the lead staff member has left" in answers[0].clause.text
 
 
-@pytest.mark.parametrize("question", ["Are my personal posts covered if they never mention school?",
-                                      "Can I have a go about a difficult parent on my private account if I don't name them?"])
+@pytest.mark.parametrize("question", [
+    "Are my personal posts covered if they never mention school?",
+    "Can I have a go about a difficult parent on my private account if I don't name them?"])
 def test_a_question_about_what_is_not_done_is_answered_by_the_clause_on_that_case(kb: KnowledgeBase, question: str):
     # "never mention school" is the case of "personal communications which do not refer to ... the school", not of
     # the clause on communications "using the school name"

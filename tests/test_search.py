@@ -1095,3 +1095,9 @@ def test_what_a_text_says_is_not_done_is_read_up_to_the_next_clause_of_the_sente
         kb: KnowledgeBase, text: str, negated: set[str], not_negated: set[str]):
     found = negated_terms(text, kb.vocab)
     assert negated <= found and not (not_negated & found)
+
+
+@pytest.mark.parametrize("question", ["could i lose my job over a fb post", "can u actually get sacked over a fb post??"])
+def test_losing_ones_job_is_answered_by_the_clause_on_dismissal_not_any_disciplinary_one(kb: KnowledgeBase,
+                                                                                        question: str):
+    assert "dismissal" in kb.ask(question).answers[0].clause.text.lower()

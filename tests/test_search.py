@@ -866,6 +866,8 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("can i go on insta in my frees", "@work_time"),
     ("a Year 10 lad has found my personal Gmail", "@email"),
     ("I want to request a Facebook page for our Friends of the School group", "@approval"),  # asking for one
+    ("which setting gives away where my photos were taken?", "@location"),  # what geo tagging tells
+    ("when can i get back in touch with former pupils?", "@befriend"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

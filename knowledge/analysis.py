@@ -39,7 +39,7 @@ wats wat wot supposed whos sensible wise unwise advisable much
 lol tbh ngl omg honestly actually actual surely reckon reckons reckoned basically literally bit stuff loads lots
 kind kinda sort sorta guys hey quick
 wondering wonder ever still anyway though maybe probably yeah yep nope hmm now people anything everything
-nothing else elses one ones
+nothing else elses one ones instead rather
 """.split()) | frozenset("""
 happen happens happened happening took let lets goes went gone somebody anybody nobody everyone
 everybody someones theres hes shes theyre youre weve theyve theyll youll wasnt werent hasnt havent hadnt itll thats wed

@@ -1109,3 +1109,8 @@ def test_instead_of_frames_a_question_and_finds_no_clause_that_says_instead(kb: 
     # QEII 6.6 ("Instead, if they receive such requests ...") is about friend requests from pupils
     result = kb.ask("fed up with how things are run at work. where am i supposed to raise it instead of posting online?")
     assert "internal mechanisms to voice concerns" in result.answers[0].clause.text
+
+
+def test_how_long_asks_for_how_long_a_thing_lasts(kb: KnowledgeBase):
+    result = kb.ask("How long should a new school social media site run for?")
+    assert "how long the site will last" in result.answers[0].clause.text

@@ -1076,15 +1076,15 @@ def test_time_off_on_leave_is_not_leaving_the_school(kb: KnowledgeBase):
     assert "after the lead staff member has left" in answers[0].clause.text
 
 
-@pytest.mark.parametrize("question", [
-    "Are my personal posts covered if they never mention school?",
-    "Can I have a go about a difficult parent on my private account if I don't name them?"])
-def test_a_question_about_what_is_not_done_is_answered_by_the_clause_on_that_case(kb: KnowledgeBase, question: str):
-    # "never mention school" is the case of "personal communications which do not refer to ... the school", not of
-    # the clause on communications "using the school name"
-    wanted = {"never mention": "do not refer to", "don't name": "without their approval"}
-    phrase = next(v for k, v in wanted.items() if k in question)
-    assert phrase in kb.ask(question).answers[0].clause.text.lower()
+@pytest.mark.parametrize("question, wanted", [
+    # the case of "personal communications which do not refer to ... the school", not of the clause on
+    # communications "using the school name"
+    ("Are my personal posts covered if they never mention school?", "do not refer to"),
+    ("Can I have a go about a difficult parent on my private account if I don't name them?", "without their approval"),
+])
+def test_a_question_about_what_is_not_done_is_answered_by_the_clause_on_that_case(kb: KnowledgeBase, question: str,
+                                                                                  wanted: str):
+    assert wanted in kb.ask(question).answers[0].clause.text.lower()
 
 
 @pytest.mark.parametrize("text, negated, not_negated", [

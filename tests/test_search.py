@@ -1099,7 +1099,8 @@ def test_what_a_text_says_is_not_done_is_read_up_to_the_next_clause_of_the_sente
     assert negated <= found and not (not_negated & found)
 
 
-@pytest.mark.parametrize("question", ["could i lose my job over a fb post", "can u actually get sacked over a fb post??"])
+@pytest.mark.parametrize("question", ["could i lose my job over a fb post",
+                                      "can u actually get sacked over a fb post??"])
 def test_losing_ones_job_is_answered_by_the_clause_on_dismissal_not_any_disciplinary_one(kb: KnowledgeBase,
                                                                                         question: str):
     assert "dismissal" in kb.ask(question).answers[0].clause.text.lower()
@@ -1107,7 +1108,8 @@ def test_losing_ones_job_is_answered_by_the_clause_on_dismissal_not_any_discipli
 
 def test_instead_of_frames_a_question_and_finds_no_clause_that_says_instead(kb: KnowledgeBase):
     # QEII 6.6 ("Instead, if they receive such requests ...") is about friend requests from pupils
-    result = kb.ask("fed up with how things are run at work. where am i supposed to raise it instead of posting online?")
+    result = kb.ask("fed up with how things are run at work. "
+                    "where am i supposed to raise it instead of posting online?")
     assert "internal mechanisms to voice concerns" in result.answers[0].clause.text
 
 

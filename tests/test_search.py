@@ -798,6 +798,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("is it ever ok to leave a racist comment up on the school page as evidence", "@leaving"),  # kept up
     ("delete the nasty comment or leave it up and report it?", "@leaving"),
     ("a pupil sent me a friend request a few days ago", "@approval"),  # a friend request asks for no approval
+    ("social networking can help promote the organisation", "@commercial"),  # promoting the school sells nothing
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -1116,3 +1117,9 @@ def test_instead_of_frames_a_question_and_finds_no_clause_that_says_instead(kb: 
 def test_how_long_asks_for_how_long_a_thing_lasts(kb: KnowledgeBase):
     result = kb.ask("How long should a new school social media site run for?")
     assert "how long the site will last" in result.answers[0].clause.text
+
+
+def test_promoting_a_business_on_the_school_page_is_answered_by_the_rule_against_personal_gain(kb: KnowledgeBase):
+    # not by Wolverhampton 3.3, on social networking that helps "promote the organisation"
+    result = kb.ask("Can I use the school page to promote my side business?")
+    assert "must not be used for personal gain" in result.answers[0].clause.text

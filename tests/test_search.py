@@ -935,6 +935,7 @@ def test_liking_a_post_is_not_anything_likely(kb: KnowledgeBase):
     "I got a dodgy email to my school account asking for my login, who do I tell?",
     "who is our school's data protection officer",
     "a mum sent a subject access request over facebook messenger, how long do we have to reply",
+    "the school wifi blocks youtube, who can sort it",  # the web filter is IT's, though a network is named
 ])
 def test_pay_it_support_and_data_rights_are_for_others_though_a_social_network_is_named(kb: KnowledgeBase,
                                                                                        question: str):

@@ -869,6 +869,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("I want to request a Facebook page for our Friends of the School group", "@approval"),  # asking for one
     ("which setting gives away where my photos were taken?", "@location"),  # what geo tagging tells
     ("when can i get back in touch with former pupils?", "@befriend"),
+    ("should i accept the request from a dad in my class", "@befriend"),  # a request from a person, as a friend
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts

@@ -58,8 +58,9 @@ _DEFINES_CUES = (" is a", " are a", " is the", " are the", "means", "referred to
 _NAMES_POLICY = re.compile(r"\b((in|under|by|according to|does|do) )?(the|this|our|your) (school s )?"
                            r"(social media )?(policy|policies|code of conduct)\b")
 # "Does any of this apply to me?", "Are governors covered by all this?": in a question to the policy bot, "this" is the
-# policy, though the words that name it are left out.
-_POINTS_AT_POLICY = re.compile(r"\b(any|all|none) of this\b|\ball this\b")
+# policy, though the words that name it are left out; so is "policy" with no word saying which ("policy apply outside
+# school hours", "does policy cover supply staff").
+_POINTS_AT_POLICY = re.compile(r"\b(any|all|none) of this\b|\ball this\b|(^|\b(does|do|is|will|would|can) )policy\b")
 OTHERS_RULE_PRIOR = 0.75  # a rule for parents answers a staff question only when the question is about parents
 _FOR_PARENTS = re.compile(r"\W*parents\b")
 # A parent a question is about, not one who acts: "slagging off a parent", "a rant about one of the dads", "talk to

@@ -800,6 +800,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("delete the nasty comment or leave it up and report it?", "@leaving"),
     ("a pupil sent me a friend request a few days ago", "@approval"),  # a friend request asks for no approval
     ("social networking can help promote the organisation", "@commercial"),  # promoting the school sells nothing
+    ("a youtube channel for the music department's concerts", "@copyright"),  # music as a subject, no recording
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):

@@ -27,6 +27,9 @@ FIELD_WEIGHTS = {"text": 1.0, "context": 0.8, "headings": 0.35}
 K1 = 1.2
 B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
+# Words said for emphasis inside the words that ask ("what actually happens", "who exactly do I tell", "how quickly
+# do we really"): they change nothing about the kind of answer wanted.
+_EMPHASIS = frozenset("actually really exactly even ever honestly".split())
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it
 # A word of a phrase that names an idea ("teaching assistant", "senior leadership team", "open a" blog) counts for
@@ -173,10 +176,11 @@ class ClauseIndex:
             terms[term] += share * (PHRASE_WORD_WEIGHT if at in phrased else 1.0)
         for term in analysed.concepts:
             terms[term] += CONCEPT_WEIGHT
-        for term in self.vocab.answer_terms(fixed):
+        asking = [w for w in fixed if w not in _EMPHASIS]
+        for term in self.vocab.answer_terms(asking):
             terms[term] += ANSWER_TYPE_WEIGHT
         answered_by: dict[str, tuple[str, ...]] = {}
-        for cue, targets in self.vocab.answer_cues(fixed):
+        for cue, targets in self.vocab.answer_cues(asking):
             for word in cue:
                 if word not in STOPWORDS:
                     answered_by[stem(word)] = (*answered_by.get(stem(word), ()), *targets)

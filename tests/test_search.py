@@ -872,6 +872,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("which setting gives away where my photos were taken?", "@location"),  # what geo tagging tells
     ("when can i get back in touch with former pupils?", "@befriend"),
     ("should i accept the request from a dad in my class", "@befriend"),  # a request from a person, as a friend
+    ("what if i broke the social media rules without meaning to", "@breach"),
 ])
 def test_staff_words_for_an_idea_name_it(kb: KnowledgeBase, question: str, named: str):
     assert named in kb.index.parse(question).analysed.concepts
@@ -1127,3 +1128,11 @@ def test_promoting_a_business_on_the_school_page_is_answered_by_the_rule_against
     # not by Wolverhampton 3.3, on social networking that helps "promote the organisation"
     result = kb.ask("Can I use the school page to promote my side business?")
     assert "must not be used for personal gain" in result.answers[0].clause.text
+
+
+@pytest.mark.parametrize("plain, stressed", [("what happens if i post it", "what actually happens if i post it"),
+                                             ("what happens to the post", "what really happens to the post"),
+                                             ("what do i do about the post", "what do i actually do about the post")])
+def test_emphasis_inside_the_words_that_ask_changes_nothing_about_the_answer_wanted(kb: KnowledgeBase, plain: str,
+                                                                                    stressed: str):
+    assert kb.index.parse(stressed).terms == kb.index.parse(plain).terms

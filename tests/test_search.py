@@ -387,6 +387,8 @@ def test_the_same_words_are_answered_when_the_policies_answer_them_squarely(kb: 
     ("a parent has posted a video of me telling off her son and it's getting loads of comments", "incident_report"),
     ("can i post a video of me and my class doing the charity run", None),  # their own post, still to be made
     ("there's a post going round the village facebook group calling our school a dump", "incident_report"),
+    ("i'm down to invigilate the year 9 mocks but i've got a class", None),  # mock exams: no one is mocked
+    ("a parent mocks me in the comments on the school page", "incident_report"),
 ])
 def test_each_answer_says_which_guided_dialog_fits(kb: KnowledgeBase, question: str, dialog: str | None):
     assert kb.ask(question).dialog == dialog

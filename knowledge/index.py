@@ -27,8 +27,8 @@ FIELD_WEIGHTS = {"text": 1.0, "context": 0.8, "headings": 0.35}
 K1 = 1.2
 B = 0.5
 ANSWER_TYPE_WEIGHT = 0.5  # "who ...?" looks for a role, "how quickly ...?" for a time limit: a hint, not a match
-# Words said for emphasis inside the words that ask ("what actually happens", "who exactly do I tell", "how quickly
-# do we really"): they change nothing about the kind of answer wanted.
+# Words said for emphasis inside the words that ask ("what actually happens", "what exactly happens", "what do I
+# really do"): they change nothing about the kind of answer wanted.
 _EMPHASIS = frozenset("actually really exactly even ever honestly".split())
 CONCEPT_WEIGHT = 1.4  # a concept counts like a word: "mum" finds "parents/carers" as surely as "parent"
 SETTING_WEIGHT = 0.6  # a word said only in the story before a question counts for this much of one said in it

@@ -54,8 +54,9 @@ def main() -> None:
     no_typos = {"correct": lambda self, word: None}
     no_priors = {"SHORT_CLAUSE_WORDS": 1e-9, "REFERENCE_PRIOR": 1.0}
     no_rules = {"RULE_PRIOR": 1.0, "SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0,
-                "NEGATION_AGREES": 1.0}
-    no_meaning = {"SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0, "NEGATION_AGREES": 1.0}
+                "NEGATION_AGREES": 1.0, "EXCLUSION_DISAGREES": 1.0}
+    no_meaning = {"SAME_SECTION": 1.0, "DEFINITION_PRIOR": 1.0, "OTHERS_RULE_PRIOR": 1.0, "NEGATION_AGREES": 1.0,
+                  "EXCLUSION_DISAGREES": 1.0}
     no_variety = {"SAME_SECTION": 1.0}
     candidates = [
         ("BM25 over stems", no_concepts, no_typos, no_priors, no_rules),

@@ -75,6 +75,11 @@ _MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b
 # which do not refer to the school" is about, not the one on communications "using the school name": a clause that
 # says the same thing is not done counts for this much more.
 NEGATION_AGREES = 1.4
+# "Decline friend requests from pupils who are not family members" is about every pupil but the asker's niece: a
+# clause that sets aside the case a question names ("my niece is in my class, can we be friends") counts for this
+# much of its score, so the clause on that case ("unless the pupils are family members") comes first.
+EXCLUSION_DISAGREES = 0.8
+_EXCLUDES = re.compile(r"\b(?:who|that|which) (?:is|are|was|were) not ((?:\w+ ?){1,4})")  # "pupils who are not X"
 _GLOSSARY = re.compile(r"\b(definitions?|glossary)\b", re.IGNORECASE)
 # A question asking whether something is allowed: "can I", "am I allowed to", "is it ok to", "do I have to".
 _PERMISSION = re.compile(r"\b(can|could|may|should|must) (i|we)\b|\b(am i|are we|is it|is that) (allowed|ok|okay|"
@@ -129,7 +134,9 @@ class KnowledgeBase:
         self.for_parents = [bool(_FOR_PARENTS.match(t)) for t in texts]
         self.defines = [bool(_GLOSSARY.search(c.headings or c.title)) or _says_what_it_is(t)
                         for c, t in zip(self.clauses, texts)]
-        self._negated: list[frozenset[str] | None] = [None] * len(self.clauses)  # read when first a candidate
+        # What a clause says is not done, and what it sets aside: read when it is first a candidate.
+        self._negated: list[frozenset[str] | None] = [None] * len(self.clauses)
+        self._excluded: list[frozenset[str] | None] = [None] * len(self.clauses)
 
     @classmethod
     def load(cls, folders: Iterable[Path] | None = None) -> "KnowledgeBase":
@@ -175,7 +182,8 @@ class KnowledgeBase:
         scored = [_Scored(h, c) for h, c in zip(hits, self._coverage(query, [h.doc for h in hits]))]
         ranked = self._rerank(scored, asks_permission=bool(_PERMISSION.search(said)), asks_meaning=asks_meaning,
                               about_parents=_about_parents(query.analysed.concepts, said),
-                              not_done=negated_terms(_corrected(text, query.corrected), self.vocab))
+                              not_done=negated_terms(_corrected(text, query.corrected), self.vocab),
+                              named=frozenset(query.analysed.stems) | frozenset(query.analysed.concepts))
         best = ranked[0]
         topic = self.vocab.topic(query.analysed)
         if _NAMES_POLICY.search(said) or _POINTS_AT_POLICY.search(said):
@@ -247,12 +255,16 @@ class KnowledgeBase:
         return (matched / total).tolist() if total else [0.0] * len(candidates)
 
     def _rerank(self, scored: list[_Scored], asks_permission: bool = False, asks_meaning: bool = False,
-                about_parents: bool = True, not_done: frozenset[str] = frozenset()) -> list[_Scored]:
+                about_parents: bool = True, not_done: frozenset[str] = frozenset(),
+                named: frozenset[str] = frozenset()) -> list[_Scored]:
         """Order by BM25 scaled by coverage, so a clause that answers all of a question beats one that
         repeats part of it many times. A question asking whether something is allowed prefers, a little, the
         clauses that state rules over those that describe (introductions, risks, definitions); one asking what
         something is prefers the clauses that say what things are; a rule for parents gives way unless the
-        question is about parents; a question about something not done prefers the clauses that say it is not."""
+        question is about parents; a question about something not done prefers the clauses that say it is not, and
+        one naming a case prefers the clauses that do not set that case aside."""
+        asserted = named - not_done
+
         def key(s: _Scored) -> float:
             prior = RULE_PRIOR if asks_permission and self.states_rule[s.hit.doc] else 1.0
             if self.for_parents[s.hit.doc] and not about_parents:
@@ -261,6 +273,8 @@ class KnowledgeBase:
                 prior *= DEFINITION_PRIOR
             if not_done and not not_done.isdisjoint(self._negated_in(s.hit.doc)):
                 prior *= NEGATION_AGREES
+            if asserted and not asserted.isdisjoint(self._excluded_in(s.hit.doc)):
+                prior *= EXCLUSION_DISAGREES
             return s.hit.score * (0.5 + s.coverage) * prior
         keyed = sorted(((key(s), s) for s in scored), key=lambda ks: ks[0], reverse=True)
         return self._diversify(keyed)
@@ -270,6 +284,17 @@ class KnowledgeBase:
         found = self._negated[doc]
         if found is None:
             found = self._negated[doc] = negated_terms(indexed_text(self.clauses[doc]), self.vocab)
+        return found
+
+    def _excluded_in(self, doc: int) -> frozenset[str]:
+        """The stems and ideas a clause sets aside ("pupils who are not family members": family), read once."""
+        found = self._excluded[doc]
+        if found is None:
+            terms: set[str] = set()
+            for match in _EXCLUDES.finditer(normalise(self.clauses[doc].text)):
+                analysed = analyse(match.group(1), self.vocab)
+                terms.update(analysed.stems, analysed.concepts)
+            found = self._excluded[doc] = frozenset(terms)
         return found
 
     def _diversify(self, keyed: list[tuple[float, _Scored]]) -> list[_Scored]:

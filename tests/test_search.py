@@ -1095,6 +1095,14 @@ def test_a_question_about_what_is_not_done_is_answered_by_the_clause_on_that_cas
     assert wanted in kb.ask(question).answers[0].clause.text.lower()
 
 
+@pytest.mark.parametrize("question", ["my niece is in year 8 at my school, can we be facebook friends?",
+                                      "My nephew has just joined my Year 8 tutor group and sent me a friend request"])
+def test_a_pupil_in_the_family_is_answered_by_the_exception_for_family_not_the_rule_for_other_pupils(
+        kb: KnowledgeBase, question: str):
+    # QEII 6.6 is about "pupils who are not family members"; 6.2 says "unless the pupils are family members"
+    assert "unless the pupils are family members" in kb.ask(question).answers[0].clause.text
+
+
 @pytest.mark.parametrize("text, negated, not_negated", [
     ("if they never mention school", {"@mention"}, set()),
     ("It's a colleague, not a pupil, who is sending them", set(), {"@pupil"}),  # a contrast, not a negation

@@ -19,6 +19,9 @@ import Stemmer
 
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.toml")
 
+# The months but "march" and "may", which are other words too: the policies name months only in their own dates, and
+# "left in July" says when, not what is asked.
+_MONTHS = frozenset("january february april june july august september october november december".split())
 # Ordinary English function words: they carry no meaning a clause could match on.
 STOPWORDS = frozenset("""
 a about above after again against all am an and any are aren't as at be because been before being below
@@ -45,8 +48,9 @@ happen happens happened happening took let lets goes went gone somebody anybody 
 everybody someones theres hes shes theyre youre weve theyve theyll youll wasnt werent hasnt havent hadnt itll thats wed
 unless youve youd theyd hed itd wouldve shouldve couldve mightve mustve mustnt shant aint thatll hows wheres
 whys heres whens
-""".split())  # chat fillers and the words that frame a question ("what happens if", "I took a photo", "there's"):
-# staff type them, no clause means anything by them, and as words no clause uses they would lower coverage
+""".split()) | _MONTHS  # chat fillers and the words that frame a question ("what happens if", "I took a photo",
+# "there's"), and months: staff type them, no clause means anything by them, and as words no clause uses they would
+# lower coverage
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
                          "\u2014": "-", "\u00a0": " "})

@@ -838,6 +838,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("same rules online as irl?", "@offline"),
     ("could my old posts stop me getting a job later on", "@post"),  # old posts are posts, and lasting ones
     ("once i've gone can i talk online about what went on behind the scenes", "@confidential"),
+    ("once ive left can i write a blog about what it was really like working there", "@confidential"),
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
     ("can i plug my etsy shop on the school page", "@commercial"),
@@ -1101,6 +1102,13 @@ def test_a_pupil_in_the_family_is_answered_by_the_exception_for_family_not_the_r
         kb: KnowledgeBase, question: str):
     # QEII 6.6 is about "pupils who are not family members"; 6.2 says "unless the pupils are family members"
     assert "unless the pupils are family members" in kb.ask(question).answers[0].clause.text
+
+
+def test_the_month_a_question_names_changes_nothing_about_its_answers(kb: KnowledgeBase):
+    # The policies name months only in their own dates; "left in July" says when, not what is asked.
+    question = "A TA who left{} has been posting about a pupil's home situation. Does the confidentiality duty apply?"
+    with_month, without = kb.ask(question.format(" in July")), kb.ask(question.format(""))
+    assert [a.clause for a in with_month.answers] == [a.clause for a in without.answers]
 
 
 @pytest.mark.parametrize("text, negated, not_negated", [

@@ -98,6 +98,10 @@ def normalise(text: str) -> str:
     return text.lower()
 
 
+# "What's", "who's", "there's": "is" cut short, not a possessive; read as "whats", so "what's a blog" asks what one is.
+_IS_CONTRACTED = frozenset("what's who's that's it's there's here's where's how's when's why's he's she's let's".split())
+
+
 def words(text: str) -> list[str]:
     """The words of a text, lower-cased, possessive 's dropped ("pupils'" and "pupil's" become "pupil")."""
     text = normalise(text)
@@ -110,7 +114,7 @@ def words(text: str) -> list[str]:
         return found  # most clauses: no apostrophe or "9s" to rewrite, and the per-word pass is the slow part
     out = []
     for w in found:
-        if w.endswith("'s"):
+        if w.endswith("'s") and w not in _IS_CONTRACTED:
             w = w[:-2]  # then read like any other word: "a Y10's TikTok" is a year 10 pupil's
         elif w[:1].isdigit() and w.endswith("s") and w[:-1].isdigit():
             w = w[:-1]  # "my year 9s", "under 13s": the year group, the age

@@ -806,6 +806,7 @@ def test_a_list_kept_whole_answers_for_its_lead_in_and_gives_way_to_its_items(kb
     ("a pupil sent me a friend request a few days ago", "@approval"),  # a friend request asks for no approval
     ("social networking can help promote the organisation", "@commercial"),  # promoting the school sells nothing
     ("a youtube channel for the music department's concerts", "@copyright"),  # music as a subject, no recording
+    ("does the exam invigilation rota apply to TAs", "@monitor"),  # an examination is not examining anyone
 ])
 def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: KnowledgeBase, question: str,
                                                                       not_named: str):
@@ -842,6 +843,9 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("could my old posts stop me getting a job later on", "@post"),  # old posts are posts, and lasting ones
     ("once i've gone can i talk online about what went on behind the scenes", "@confidential"),
     ("once ive left can i write a blog about what it was really like working there", "@confidential"),
+    ("in what circumstances would the school examine my private profiles", "@monitor"),  # formal words for it
+    ("does the policy govern what I post from home", "@scope"),
+    ("who administers the school's facebook page", "@moderate"),
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
     ("can i plug my etsy shop on the school page", "@commercial"),

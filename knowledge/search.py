@@ -40,7 +40,8 @@ _RULE = re.compile(r"\b(must|should|shall|never|permits?|permitted|allowed|requi
 _RULE_LIST = re.compile(r"\bdo'?s\b|\bdon'?ts\b")
 DEFINITION_PRIOR = 1.5  # "what is geo tagging?" is answered by the clause that says what it is, not one that uses it
 # A question asking what something is: "what is a microblog", "what does the policy mean by", "what counts as
-# social media", "the difference between defamation and libel", "what is geo tagging and why does it matter".
+# social media", "the difference between defamation and libel", "what is geo tagging and why does it matter", "can you
+# explain what defamation is".
 # "What is the rule on ...", "what is allowed" ask for a rule.
 _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats|wats)( an?)? "
                            r"(?!(the|my|our|your|their|it|this|that|there|is|are|allowed|permitted|expected|"
@@ -48,7 +49,7 @@ _ASKS_MEANING = re.compile(r"^((what|wat|wot) (is|are|s)|whats|wats)( an?)? "
                            r"( and (why|how|what|when|who)\b.*)?$|"
                            r"\bmean(s|t)? by\b|\bwhat does \w+( \w+)? mean\b|\bmeaning of\b|"
                            r"\bdefin(e|es|ed|ing|itions?)\b|\b(counts?|counted|class(ed|ified)?) as\b|"
-                           r"\bdifference between\b")
+                           r"\bdifference between\b|^explain\b|\bexplain (to me )?what\b")
 # A clause saying what something is: a glossary entry, or "X is the act of", "X is a broad term for", "X means", or
 # a list of what X includes ("Confidential information includes, but is not limited to:").
 _DEFINES = re.compile(r"\b(is|are) (a|an|the) (\w+ ){0,2}(term|act|ability|name|word|practice|process|way)\b|"
@@ -69,8 +70,8 @@ _FOR_PARENTS = re.compile(r"\W*parents\b")
 _PARENT_AS_OBJECT = re.compile(r"\b(about|off|at|to|with)( (a|an|the|my|our|one|some|this|that|these|those|their|his|"
                                r"her|of|difficult|certain|particular|other|another|angry|rude|pushy))* "
                                r"(parent|parents|mum|mums|mom|dad|dads|mother|father|carer|carers)\b(?! \w+ing\b)")
-# In a question asking what something means, the asking, not the subject: "mean", and "counts"/"classed" as
-_MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)")
+# In a question asking what something means, the asking, not the subject: "mean", "explain", and "counts"/"classed" as
+_MEAN = re.compile(r"\bmean(s|t)?\b|\b(counts?|counted|class(ed|ified)?)(?= as\b)|\bexplain\b")
 # "Is my account covered if I never mention the school?" asks about the case the clause "personal communications
 # which do not refer to the school" is about, not the one on communications "using the school name": a clause that
 # says the same thing is not done counts for this much more.

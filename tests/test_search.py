@@ -457,6 +457,8 @@ def test_year_groups_written_as_one_word_are_pupils(kb: KnowledgeBase, question:
 @pytest.mark.parametrize("question, wanted", [
     ("wat is geo tagging", "the ability to add geographical or location data"),
     ("what's geo tagging", "the ability to add geographical or location data"),  # "what is", not a possessive
+    ("can you explain what defamation is", "defamation is the act of making a statement"),
+    ("explain geo tagging", "the ability to add geographical or location data"),
     ("what's the difference between defamation and libel", "defamation is the act of making a statement"),
     ("what does the policy mean by a microblog", "work on the same premise as"),
     ("whats a wiki", "is a web site developed collaboratively"),
@@ -478,6 +480,8 @@ def test_a_question_asking_what_something_is_is_answered_by_the_clause_that_says
     ("what is geo tagging", True),
     ("whats a microblog", True),
     ("what's a microblog", True),
+    ("explain geo tagging", True),
+    ("can you explain what a wiki is", True),
     ("what’s a microblog", True),
     ("wats a microblog", True),
     ("what counts as social media", True),

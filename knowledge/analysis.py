@@ -98,8 +98,9 @@ def normalise(text: str) -> str:
     return text.lower()
 
 
-# "What's", "who's", "there's": "is" cut short, not a possessive; read as "whats", so "what's a blog" asks what one is.
-_IS_CONTRACTED = frozenset("what's who's that's it's there's here's where's how's when's why's he's she's let's".split())
+# "What's", "who's", "there's": "is" cut short, not a possessive. Read as "whats": "what's a blog" asks what it is.
+_IS_CONTRACTED = frozenset("what's who's that's it's there's here's where's how's when's why's he's she's let's"
+                           .split())
 
 
 def words(text: str) -> list[str]:

@@ -850,6 +850,7 @@ def test_words_that_only_share_a_stem_with_a_listed_word_name_no_idea(kb: Knowle
     ("in what circumstances would the school examine my private profiles", "@monitor"),  # formal words for it
     ("does the policy govern what I post from home", "@scope"),
     ("who administers the school's facebook page", "@moderate"),
+    ("may we use pictures found through a google search on the school page", "@copyright"),  # someone else's work
     ("which families are going through a hard time", "@personal_info"),
     ("if the teacher who runs the school insta leaves who takes it over", "@handover"),
     ("can i plug my etsy shop on the school page", "@commercial"),
